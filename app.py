@@ -1,0 +1,14 @@
+"""Digit Recognizer: the Streamlit entry point. Routes to the pages and draws the shared sidebar.
+
+streamlit run app.py
+"""
+
+import streamlit as st
+
+from pages.shared import active_recognizer, sidebar
+
+st.set_page_config(page_title="Digit Recognizer", page_icon="✍️", layout="wide")
+
+page = st.navigation([st.Page("pages/draw.py", title="Draw", icon="✏️", default=True)])
+sidebar(active_recognizer())
+page.run()

@@ -1,0 +1,64 @@
+"""Training-time augmentation as TensorFlow ops on batches (runs inside ``tf.data``).
+
+One random affine transform per image (rotation, zoom, shift, shear, composed into a single
+resampling so the digit is interpolated once). Never flips: a mirrored 2, 3 or 7 is not a digit.
+
+    >>> import tensorflow as tf
+    >>> batch = tf.zeros((4, 28, 28, 1))
+    >>> random_affine(batch, rotation=10, zoom=0.1, shift=0.1, shear=10).shape
+    TensorShape([4, 28, 28, 1])
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+
+def random_affine(
+    images: tf.Tensor,
+    rotation: float = 0.0,
+    zoom: float = 0.0,
+    shift: float = 0.0,
+    shear: float = 0.0,
+) -> tf.Tensor:
+    """Randomly transform a batch (B, H, W, C) of float images.
+
+    rotation and shear are maximum angles in degrees, zoom a maximum relative scale change
+    (0.1 -> 0.9..1.1), shift a maximum translation as a fraction of the image size.
+    """
+    batch = tf.shape(images)[0]
+    height = tf.cast(tf.shape(images)[1], tf.float32)
+    width = tf.cast(tf.shape(images)[2], tf.float32)
+
+    def uniform(limit: float) -> tf.Tensor:
+        return tf.random.uniform([batch], -limit, limit)
+
+    angle = uniform(math.radians(rotation))
+    shear_angle = uniform(math.radians(shear))
+    scale = 1.0 + uniform(zoom)
+    tx, ty = uniform(shift) * width, uniform(shift) * height
+
+    # Forward map (input -> output) is A = R(angle) @ Shear @ Scale about the image centre.
+    # ImageProjectiveTransform wants the inverse (output -> input), written out for 2x2.
+    cos, sin, tan = tf.cos(angle), tf.sin(angle), tf.tan(shear_angle)
+    a00, a01 = cos * scale, (cos * tan - sin) * scale
+    a10, a11 = sin * scale, (sin * tan + cos) * scale
+    det = a00 * a11 - a01 * a10
+    i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    # input = Ainv @ (output - c - t) + c
+    ox, oy = cx + tx, cy + ty
+    b0 = cx - (i00 * ox + i01 * oy)
+    b1 = cy - (i10 * ox + i11 * oy)
+    zeros = tf.zeros([batch])
+    transforms = tf.stack([i00, i01, b0, i10, i11, b1, zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )

@@ -1,0 +1,200 @@
+"""The one path from pixels to model input, shared by training and inference.
+
+``to_model_input`` turns MNIST-format images (bright ink on dark, 28x28) into what every model
+takes: float32 (N, 28, 28, 1) in 0..1. Training (``recognizer.train``) and inference
+(``recognizer.inference``) both call it, so they cannot drift apart.
+
+    >>> import numpy as np
+    >>> to_model_input(np.full((2, 28, 28), 255, np.uint8)).max()
+    np.float32(1.0)
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+IMAGE_SIZE = 28
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """(N,28,28) or (N,28,28,1), uint8 0..255 or float 0..1 -> float32 (N,28,28,1) in 0..1.
+
+    A single image (28,28) is accepted too and becomes a batch of one. Raises ``ValueError`` for
+    any other shape.
+    """
+    arr = np.asarray(images)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4 or arr.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
+        raise ValueError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {np.shape(images)}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) * np.float32(1 / 255)
+    arr = arr.astype(np.float32, copy=False)
+    if arr.size and arr.max() > 1.0 + 1e-6:
+        raise ValueError("float images must be scaled to 0..1 (pass uint8 for 0..255)")
+    return arr
+
+
+# --- Drawings, photos and scans -> MNIST format -------------------------------------------------
+#
+# MNIST's protocol: crop the ink to its bounding box, scale the longer side to 20 px keeping the
+# aspect ratio (anti-aliased), then place it in 28x28 with its centre of mass at the centre.
+# Canvas drawings add one step MNIST never needed: a fixed-width brush at any drawing size gives
+# strokes from hair-thin to blob-thick once scaled, so the stroke width is first set to MNIST's
+# typical ratio (see STROKE_RATIO).
+
+DIGIT_BOX = 20
+# Stroke width / longer side of the digit's box, MNIST's median (2.7 px strokes in a 20 px box).
+STROKE_RATIO = 0.135
+INK_LEVEL = 0.25  # ink fraction above which a pixel counts as ink
+MIN_DIGIT_FRACTION = 0.04  # ink whose extent is under this part of the image is a stray mark
+
+
+def ink_from_image(image: np.ndarray) -> np.ndarray:
+    """The ink of an image as float32 (H, W) in 0..1, whatever its form.
+
+    RGBA with any transparency (what the canvas returns): ink is the alpha channel, so the stroke
+    colour does not matter. Opaque RGBA, RGB and gray: ink from luminance, with the polarity
+    found from the border (dark ink on light paper is inverted; light on dark kept) and the
+    background level subtracted. Raises ``ValueError`` for an array that is not an image.
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or min(arr.shape[:2]) < 8:
+        raise ValueError(f"expected an H x W (x 3 or 4) image of at least 8x8 pixels, got shape {arr.shape}")
+    arr = _as_uint8(arr)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        alpha = arr[..., 3]
+        if alpha.min() < 250:
+            return alpha.astype(np.float32) * np.float32(1 / 255)
+        arr = arr[..., :3]
+    gray = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
+    return _ink_from_gray(gray)
+
+
+def _as_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating) and arr.size and np.nanmax(arr) <= 1.0:
+        return np.clip(np.nan_to_num(arr) * 255 + 0.5, 0, 255).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating):
+        return np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported image dtype {arr.dtype}")
+
+
+def _border(gray: np.ndarray) -> np.ndarray:
+    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+
+
+def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
+    background = float(np.median(_border(gray)))
+    ink = (255.0 - gray.astype(np.float32)) if background > 127 else gray.astype(np.float32)
+    floor = 255.0 - background if background > 127 else background
+    ink = (ink - floor) / max(255.0 - floor, 1.0)
+    return np.clip(ink, 0.0, 1.0)
+
+
+def ink_from_photo(image: np.ndarray) -> np.ndarray:
+    """Ink of a photo or scan under uneven light: adaptive threshold, specks removed.
+
+    Returns float32 (H, W) in 0..1 (0 or 1, slightly smoothed). Dark-on-light and light-on-dark
+    are both handled (polarity from the border).
+    """
+    arr = _as_uint8(np.asarray(image))
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
+    gray = arr if np.median(_border(arr)) > 127 else 255 - arr
+    block = max(15, (min(gray.shape) // 8) | 1)  # odd, ~1/8 of the image: wider than a stroke
+    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+    binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
+    # Paper texture and sensor noise leave small specks; real strokes are long connected blobs.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    min_area = max(12, int(1e-4 * gray.size))
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels].astype(np.float32)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width (px) of a binary ink mask: twice the median ridge of its distance map."""
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ridge = (dist > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+    return 2.0 * float(np.median(dist[ridge])) if ridge.any() else 0.0
+
+
+def set_stroke_width(mask: np.ndarray, width: float, target: float) -> np.ndarray:
+    """Thin or thicken a binary mask's strokes from ``width`` to ``target`` px.
+
+    Distance transforms make this one threshold each way: thinning keeps pixels deeper than the
+    excess half-width, thickening adds background pixels within the missing half-width.
+    """
+    half_change = (target - width) / 2.0
+    if abs(half_change) < 0.5:
+        return mask
+    pad = int(np.ceil(max(half_change, 0))) + 1
+    padded = cv2.copyMakeBorder(mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    if half_change < 0:
+        dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        return (dist > -half_change).astype(np.uint8)
+    dist = cv2.distanceTransform(1 - padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return (dist <= half_change).astype(np.uint8)
+
+
+def center_by_mass(box_image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Place a small image in a ``size`` square with its centre of mass at the centre."""
+    h, w = box_image.shape
+    total = float(box_image.sum())
+    ys, xs = np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32)
+    cy = float(box_image.sum(axis=1) @ ys) / total
+    cx = float(box_image.sum(axis=0) @ xs) / total
+    centre = (size - 1) / 2.0
+    # Keep the whole box inside the frame even when the mass sits far off its middle.
+    dx = float(np.clip(centre - cx, 0, size - w))
+    dy = float(np.clip(centre - cy, 0, size - h))
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(box_image, shift, (size, size), flags=cv2.INTER_LINEAR, borderValue=0.0)
+
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+def normalize_digit(ink: np.ndarray, normalize_stroke: bool = True) -> tuple[np.ndarray, Box] | None:
+    """Ink (H, W) float 0..1 -> (28x28 float32 MNIST-format image, (x, y, w, h) box) or None.
+
+    None when there is nothing to read: no ink, or only a stray dot or speck (ink smaller than a
+    blob of its own stroke width, or than ``MIN_DIGIT_FRACTION`` of the image).
+    """
+    mask = (ink > INK_LEVEL).astype(np.uint8)
+    if not mask.any():
+        return None
+    x, y, w, h = cv2.boundingRect(mask)
+    crop = mask[y : y + h, x : x + w]
+    width = stroke_width(crop)
+    extent = max(w, h)
+    if extent < MIN_DIGIT_FRACTION * max(ink.shape) or extent < 1.6 * width:
+        return None
+    if normalize_stroke:
+        spine = max(extent - width, 1.0)  # extent of the stroke centre lines
+        target = STROKE_RATIO / (1 - STROKE_RATIO) * spine
+        crop = set_stroke_width(crop, width, target)
+        bx, by, bw, bh = cv2.boundingRect(crop)
+        if bw == 0:
+            return None
+        crop = crop[by : by + bh, bx : bx + bw].astype(np.float32)
+    else:
+        crop = ink[y : y + h, x : x + w].astype(np.float32)
+    ch, cw = crop.shape
+    scale = DIGIT_BOX / max(ch, cw)
+    new_w, new_h = max(1, round(cw * scale)), max(1, round(ch * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop, (new_w, new_h), interpolation=interpolation)
+    peak = float(small.max())
+    if peak <= 0:
+        return None
+    small = np.clip(small / peak, 0.0, 1.0) if peak < 1 else small
+    return center_by_mass(small), (int(x), int(y), int(w), int(h))

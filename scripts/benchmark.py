@@ -1,0 +1,106 @@
+"""Measure inference speed and print JSON figures (medians over repeats; machines are noisy).
+
+    python scripts/benchmark.py                    # the active model
+    python scripts/benchmark.py --repeats 7 --calls 300 --out bench.json
+
+Figures (milliseconds unless named otherwise):
+- ``predict_proba_1``: one 28x28 image through ``Recognizer.predict_proba`` (p50, p90);
+- ``keras_predict_1``: the same image through ``model.predict``, the slow path it avoids;
+- ``predict_proba_batch``: images per second for a batch of ``--batch`` test images.
+Each repeat takes the percentile over ``--calls`` calls; the JSON gives the median over repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from recognizer.inference import load_recognizer  # noqa: E402
+from recognizer.storage import write_json_atomic  # noqa: E402
+
+
+def time_calls(fn: Callable[[], object], calls: int) -> np.ndarray:
+    """Milliseconds of each of ``calls`` calls of ``fn`` (after one warm-up call)."""
+    fn()
+    out = np.empty(calls)
+    for i in range(calls):
+        start = time.perf_counter()
+        fn()
+        out[i] = (time.perf_counter() - start) * 1000
+    return out
+
+
+def latency(fn: Callable[[], object], calls: int, repeats: int) -> dict[str, float]:
+    runs = [time_calls(fn, calls) for _ in range(repeats)]
+    return {
+        "p50_ms": round(statistics.median(float(np.percentile(r, 50)) for r in runs), 3),
+        "p90_ms": round(statistics.median(float(np.percentile(r, 90)) for r in runs), 3),
+        "calls_per_repeat": calls,
+        "repeats": repeats,
+    }
+
+
+def sample_images(n: int) -> np.ndarray:
+    """Real test digits when the data is at hand, else random strokes-like noise."""
+    try:
+        from recognizer.data import load_mnist
+
+        _, (x_test, _) = load_mnist(download=False)
+        return x_test[:n]
+    except Exception:  # the benchmark measures speed; any 28x28 uint8 input will do
+        return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+
+    rec = load_recognizer(args.model)
+    images = sample_images(args.batch)
+    one = images[:1]
+    keras_input = one[..., None].astype(np.float32) / 255
+
+    batch_runs = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        rec.predict_proba(images)
+        batch_runs.append(len(images) / (time.perf_counter() - start))
+
+    figures = {
+        "model": rec.name,
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
+        "predict_proba_1": latency(lambda: rec.predict_proba(one), args.calls, args.repeats),
+        "keras_predict_1": latency(
+            lambda: rec.model.predict(keras_input, verbose=0), max(10, args.calls // 10), args.repeats
+        ),
+        "predict_proba_batch": {
+            "batch": len(images),
+            "images_per_second": round(statistics.median(batch_runs)),
+            "repeats": args.repeats,
+        },
+    }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.out:
+        write_json_atomic(args.out, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

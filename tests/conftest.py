@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated user data dir for every test, MNIST when it is at hand."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Keep runs, corrections and active-model choices of tests out of the real home."""
+    home = tmp_path_factory.mktemp("digits-home")
+    monkeypatch.setenv("DIGITS_HOME", str(home))
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(home / "cache"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST split from DIGITS_DATA_DIR; skipped (failed under CI) when absent."""
+    from recognizer.data import DataError, load_mnist
+
+    if not os.environ.get("DIGITS_DATA_DIR"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must set DIGITS_DATA_DIR to the MNIST folder")
+        pytest.skip("set DIGITS_DATA_DIR to a folder with the four MNIST IDX gz files")
+    try:
+        return load_mnist(download=False)
+    except DataError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(mnist):
+    """600 training and 200 test images: enough for a one-epoch smoke run."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    return (x_train[:600], y_train[:600]), (x_test[:200], y_test[:200])
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_mnist):
+    """A finished one-epoch LeNet-5 run folder (not the shipped model)."""
+    from recognizer.train import TrainConfig, train
+
+    config = TrainConfig(architecture="lenet5", epochs=1, batch_size=64, validation_split=0.1)
+    return train(config, runs_dir=tmp_path_factory.mktemp("runs"), mnist=tiny_mnist, run_name="tiny-lenet5")

@@ -1,0 +1,92 @@
+"""The inference API: load_recognizer and predict_proba, on the shipped model and a tiny run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from recognizer import load_recognizer
+from recognizer.runs import ModelNotFoundError, active_model_dir, set_active, shipped_active_dir
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_recognizer()
+
+
+def test_shipped_model_reads_real_mnist_test_digits(shipped, mnist):
+    _, (x_test, y_test) = mnist
+    proba = shipped.predict_proba(x_test[:1000])
+    assert proba.shape == (1000, 10)
+    accuracy = np.mean(proba.argmax(axis=1) == y_test[:1000])
+    assert accuracy >= 0.99, accuracy
+
+
+def test_shipped_model_metrics_say_how_it_was_made():
+    run_dir = shipped_active_dir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert metrics["made_by"].startswith("python scripts/train.py")
+    assert metrics["test_accuracy"] >= 0.995
+    assert metrics["architecture"] == config["architecture"] == "deepcnn"
+    assert config["augment"] is True
+    assert (run_dir / "model.keras").stat().st_size < 10 * 2**20
+
+
+def test_input_forms_agree(shipped, mnist):
+    _, (x_test, _) = mnist
+    images = x_test[:8]
+    reference = shipped.predict_proba(images)
+    as_float = images.astype(np.float32) / 255
+    for variant in (images[..., None], as_float, as_float[..., None]):
+        np.testing.assert_allclose(shipped.predict_proba(variant), reference, atol=1e-5)
+    np.testing.assert_allclose(reference.sum(axis=1), 1.0, rtol=1e-5)
+    # One image alone gives the same answer as inside a batch.
+    np.testing.assert_allclose(shipped.predict_proba(images[3:4])[0], reference[3], atol=1e-5)
+
+
+def test_large_inputs_are_batched_consistently(shipped, mnist):
+    _, (x_test, _) = mnist
+    whole = shipped.predict_proba(x_test[:2500])
+    np.testing.assert_allclose(whole[2000:2010], shipped.predict_proba(x_test[2000:2010]), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((2, 32, 32), np.uint8), "shape"),
+        (np.zeros((2, 28, 28, 3), np.uint8), "shape"),
+        (np.full((1, 28, 28), 255.0, np.float32), "0..1"),
+    ],
+)
+def test_bad_inputs_raise_value_error(shipped, bad, message):
+    with pytest.raises(ValueError, match=message):
+        shipped.predict_proba(bad)
+
+
+def test_user_choice_of_active_model_wins_and_can_be_reset(tiny_run):
+    shipped_dir = shipped_active_dir()
+    assert active_model_dir() == shipped_dir
+    set_active(tiny_run)
+    assert active_model_dir() == tiny_run
+    assert load_recognizer().name == "tiny-lenet5"
+    (tiny_run.parent / "gone").mkdir()
+    with pytest.raises(ModelNotFoundError):
+        set_active(tiny_run.parent / "gone")
+
+
+def test_unreadable_user_choice_falls_back_to_shipped(isolated_user_dirs):
+    (isolated_user_dirs / "active.json").write_text("{not json")
+    assert active_model_dir() == shipped_active_dir()
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no model at"):
+        load_recognizer(tmp_path)
+
+
+def test_loads_a_keras_file_directly(tiny_run, mnist):
+    rec = load_recognizer(tiny_run / "model.keras")
+    _, (x_test, _) = mnist
+    assert rec.predict_proba(x_test[:4]).shape == (4, 10)
+    assert rec.metrics["model"] == "tiny-lenet5"

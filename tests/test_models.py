@@ -1,0 +1,35 @@
+"""Every registered architecture builds, is pure, and maps (N,28,28,1) to (N,10) probabilities."""
+
+import numpy as np
+import pytest
+
+from recognizer.models import MODELS, build_model, parameter_count
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_architecture_builds_with_ten_way_softmax(name):
+    model = build_model(name)
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    out = np.asarray(model(np.zeros((3, 28, 28, 1), np.float32), training=False))
+    assert out.shape == (3, 10)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    assert parameter_count(model) > 10_000
+
+
+def test_builders_are_pure_and_independent():
+    first, second = build_model("lenet5"), build_model("lenet5")
+    assert first is not second
+    first.layers[0].kernel.assign(np.zeros(first.layers[0].kernel.shape))
+    assert np.abs(np.asarray(second.layers[0].kernel)).sum() > 0
+
+
+def test_parameter_counts_match_known_designs():
+    # LeNet-5 as built here (padding='same' first conv, 28x28 input): 61,706 weights.
+    assert parameter_count(build_model("lenet5")) == 61_706
+    assert parameter_count(build_model("mlp")) == 784 * 512 + 512 + 512 * 512 + 512 + 5130
+
+
+def test_unknown_architecture_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown architecture 'vgg'.*deepcnn"):
+        build_model("vgg")

@@ -1,0 +1,89 @@
+"""The command-line scripts, called through their main() with real arguments."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_cli_has_a_flag_for_every_config_field():
+    import dataclasses
+
+    from recognizer.train import TrainConfig
+
+    parser = load_script("train").build_parser()
+    flags = {a.dest for a in parser._actions}
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= flags
+
+
+def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs):
+    code = load_script("train").main(
+        [
+            "--architecture", "lenet5", "--epochs", "1", "--train-subset", "300", "--augment", "false",
+            "--runs-dir", str(tmp_path), "--name", "cli-run", "--activate",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "test accuracy:" in out.out
+    assert "epoch 1/1" in out.err
+    config = json.loads((tmp_path / "cli-run" / "config.json").read_text())
+    assert config["augment"] is False and config["train_subset"] == 300
+    assert json.loads((isolated_user_dirs / "active.json").read_text())["path"] == str(tmp_path / "cli-run")
+
+
+def test_train_cli_refuses_bad_values_with_a_message(capsys):
+    assert load_script("train").main(["--epochs", "0", "--optimizer", "adagrad"]) == 2
+    err = capsys.readouterr().err
+    assert "epochs" in err and "optimizer" in err
+
+
+def test_evaluate_cli_reports_accuracy_table_and_confusions(capsys, tmp_path, mnist):
+    assert load_script("evaluate").main(["--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy:" in out and "top confusions" in out
+    assert len([line for line in out.splitlines() if line[:5].strip().isdigit()]) == 10
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["num_samples"] == 10000 and report["accuracy"] >= 0.995
+
+
+def test_predict_cli_writes_kaggle_submission(tmp_path, capsys, mnist):
+    _, (x_test, y_test) = mnist
+    images, labels = x_test[:50], y_test[:50]
+    test_csv = tmp_path / "test.csv"
+    header = ",".join(f"pixel{i}" for i in range(784))
+    np.savetxt(test_csv, images.reshape(50, -1), fmt="%d", delimiter=",", header=header, comments="")
+    out_csv = tmp_path / "submission.csv"
+    assert load_script("predict").main(["--csv", str(test_csv), "--out", str(out_csv)]) == 0
+    lines = out_csv.read_text().splitlines()
+    assert lines[0] == "ImageId,Label"
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, 51))
+    predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
+    assert np.mean(predicted == labels) >= 0.96
+
+
+def test_predict_cli_explains_a_bad_csv(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    assert load_script("predict").main(["--csv", str(bad), "--out", str(tmp_path / "o.csv")]) == 1
+    assert "784" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("script", ["train", "evaluate", "predict", "benchmark"])
+def test_scripts_have_help(script, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script(script).main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out

@@ -1,0 +1,156 @@
+"""Training: config validation, the run folder a tiny run writes, hooks, stopping, augmentation."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from recognizer.augment import random_affine
+from recognizer.train import TrainConfig, TrainingHooks, split_data, train
+
+RUN_FILES = {"model.keras", "config.json", "history.json", "metrics.json", "misclassified.json"}
+
+
+class Recorder(TrainingHooks):
+    def __init__(self, stop_after_batches=None):
+        self.info, self.batches, self.epochs, self.phases = None, [], [], []
+        self.stop_after_batches = stop_after_batches
+
+    def on_train_begin(self, info):
+        self.info = info
+
+    def on_batch_end(self, epoch, step, logs):
+        self.batches.append((epoch, step, logs["loss"]))
+
+    def on_epoch_end(self, epoch, logs):
+        self.epochs.append((epoch, logs))
+
+    def on_phase(self, phase):
+        self.phases.append(phase)
+
+    def should_stop(self):
+        return self.stop_after_batches is not None and len(self.batches) >= self.stop_after_batches
+
+
+def tiny_config(**overrides):
+    values = dict(architecture="lenet5", epochs=1, batch_size=64, train_subset=600, validation_split=0.2)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
+    hooks = Recorder()
+    config = tiny_config()
+    run_dir = train(config, runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="tiny")
+
+    assert run_dir == tmp_path / "tiny"
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny"]  # no leftover temp folder
+    assert TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == config
+
+    history = json.loads((run_dir / "history.json").read_text())
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+        assert len(history[key]) == 1, key
+    assert history["learning_rate"][0] == pytest.approx(1e-3)
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["num_samples"] == 200
+    assert np.sum(metrics["confusion_matrix"]) == 200
+    assert np.trace(metrics["confusion_matrix"]) == round(metrics["test_accuracy"] * 200)
+    assert len(metrics["per_class"]) == 10
+    assert metrics["parameter_count"] == 61_706
+    assert metrics["model_file_bytes"] == (run_dir / "model.keras").stat().st_size
+    assert metrics["training_seconds"] > 0
+    assert metrics["train_samples"] == 480 and metrics["val_samples"] == 120
+
+    wrong = json.loads((run_dir / "misclassified.json").read_text())
+    assert len(wrong["index"]) == metrics["error_count"]
+    assert all(len(p) == 10 for p in wrong["probabilities"])
+
+    assert hooks.info["steps_per_epoch"] == 8  # ceil(480 / 64)
+    assert [b[:2] for b in hooks.batches] == [(0, s) for s in range(8)]
+    assert hooks.epochs[0][0] == 0 and "val_accuracy" in hooks.epochs[0][1]
+    assert hooks.phases == ["loading data", "training", "evaluating", "saving"]
+
+
+def test_should_stop_ends_training_after_that_batch(tmp_path, tiny_mnist):
+    hooks = Recorder(stop_after_batches=3)
+    run_dir = train(tiny_config(epochs=5), runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="stopped")
+    assert len(hooks.batches) == 3
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 and metrics["stopped_early"]
+
+
+def test_existing_run_name_is_refused(tmp_path, tiny_mnist):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(FileExistsError):
+        train(tiny_config(), runs_dir=tmp_path, mnist=tiny_mnist, run_name="taken")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"architecture": "vgg"}, "architecture"),
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"epochs": 0}, "epochs"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"validation_split": 0.0, "early_stopping": True}, "validation_split > 0"),
+        ({"reduce_lr_on_plateau": True, "lr_schedule": "cosine"}, "ReduceLROnPlateau"),
+        ({"rotation": 90.0}, "rotation"),
+        ({"train_subset": 5}, "train_subset"),
+    ],
+)
+def test_invalid_config_is_refused_with_its_reason(overrides, message):
+    config = TrainConfig(**overrides)
+    assert any(message in p for p in config.problems())
+    with pytest.raises(ValueError, match=message):
+        config.validate()
+
+
+def test_default_config_is_valid_and_round_trips():
+    config = TrainConfig()
+    assert config.problems() == []
+    assert TrainConfig.from_dict({**config.to_dict(), "unknown_future_key": 1}) == config
+
+
+def test_learning_rate_schedules():
+    cosine = TrainConfig(learning_rate=1e-3, lr_schedule="cosine", epochs=11)
+    assert cosine.lr_at(0) == pytest.approx(1e-3)
+    assert cosine.lr_at(10) == pytest.approx(1e-5)
+    assert cosine.lr_at(5) == pytest.approx((1e-3 + 1e-5) / 2)
+    expo = TrainConfig(learning_rate=1e-2, lr_schedule="exponential", lr_decay=0.5)
+    assert expo.lr_at(3) == pytest.approx(1.25e-3)
+
+
+def test_split_is_seeded_disjoint_and_sized(tiny_mnist):
+    a = split_data(tiny_config(seed=1), tiny_mnist)
+    b = split_data(tiny_config(seed=1), tiny_mnist)
+    c = split_data(tiny_config(seed=2), tiny_mnist)
+    assert len(a.x_train) == 480 and len(a.x_val) == 120
+    np.testing.assert_array_equal(a.x_val, b.x_val)
+    assert not np.array_equal(a.x_val, c.x_val)
+
+
+def _ink_on_left_half():
+    img = np.zeros((1, 28, 28, 1), np.float32)
+    img[0, 6:22, 4:11] = 1.0
+    return img
+
+
+def test_augmentation_with_zero_strength_is_identity():
+    img = _ink_on_left_half()
+    out = random_affine(tf.constant(img), 0, 0, 0, 0).numpy()
+    np.testing.assert_allclose(out, img, atol=1e-6)
+
+
+def test_augmentation_moves_ink_within_limits_and_never_mirrors():
+    tf.random.set_seed(0)
+    batch = tf.constant(np.repeat(_ink_on_left_half(), 256, axis=0))
+    out = random_affine(batch, rotation=10, zoom=0.1, shift=0.1, shear=10).numpy()
+    cols = np.arange(28)
+    centre_x = (out.sum(axis=(1, 3)) * cols).sum(axis=1) / out.sum(axis=(1, 2, 3))
+    # The bar's centre is at x=7; a mirror would put it near x=20. Shift is at most 2.8 px,
+    # rotation/shear/zoom about the centre move it a few px more.
+    assert centre_x.max() < 14
+    assert centre_x.std() > 0.5  # it really does move
