@@ -1,17 +1,141 @@
-"""Draw page: the model the app answers with (the canvas itself is the next step)."""
+"""Draw page: draw a digit (or a number) or upload a photo; the model answers as you draw."""
 
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
-from pages.shared import active_recognizer
+from pages.shared import active_recognizer, enlarged, probability_chart
+from recognizer.feedback import FeedbackStore
+from recognizer.preprocess import decode_image, ink_from_image
 
-st.title("Digit Recognizer")
+CONFIDENCE_THRESHOLD = 0.7  # below this the page says it is not sure
+MAX_UPLOAD_MB = 8
+MODES = ["One digit", "A number", "Upload a photo"]
+
+st.title("Draw a digit")
 rec = active_recognizer()
-if rec is not None:
-    m = rec.metrics
-    cols = st.columns(3)
-    cols[0].metric("Model", rec.name)
-    if "test_accuracy" in m:
-        cols[1].metric("MNIST test accuracy", f"{m['test_accuracy']:.2%}")
-    if "parameter_count" in m:
-        cols[2].metric("Parameters", f"{m['parameter_count']:,}")
-    st.info("Drawing on a canvas arrives with the Draw page; the model above is loaded and ready.")
+if rec is None:
+    st.stop()
+
+mode = st.segmented_control("Mode", MODES, default=MODES[0], label_visibility="collapsed") or MODES[0]
+
+
+@st.cache_resource
+def feedback_store() -> FeedbackStore:
+    return FeedbackStore()
+
+
+def correction_form(prediction, key: str) -> None:
+    """'Wrong? It is …': store the model's input with the right label for the next training."""
+    with st.form(key=f"correct-{key}", border=False):
+        cols = st.columns([2, 1])
+        label = cols[0].selectbox("Wrong? It is …", list(range(10)), index=None, placeholder="the right digit")
+        if cols[1].form_submit_button("Save correction", use_container_width=True):
+            if label is None:
+                st.warning("Pick the digit it really is first.")
+            else:
+                feedback_store().save(prediction.input, label=label, predicted=prediction.digit)
+                st.success(f"Saved: this is a {label}. Corrections feed the next training.")
+    st.caption(f"{feedback_store().count()} corrections saved")
+
+
+def show_answer(prediction) -> None:
+    """The answer for one digit: metric, confidence, bars, what the model saw."""
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric("Prediction", prediction.digit)
+        st.caption(f"Confidence {prediction.confidence:.1%}")
+        st.image(enlarged(prediction.input), caption="What the model saw (28×28)", width=168)
+    with right:
+        if prediction.confidence < CONFIDENCE_THRESHOLD:
+            (a, pa), (b, pb) = prediction.top(2)
+            st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
+        st.plotly_chart(probability_chart(prediction.probabilities), use_container_width=True)
+
+
+def boxes_figure(image: np.ndarray, predictions) -> go.Figure:
+    """The drawing with a box and the answer over each digit."""
+    ink = ink_from_image(image)
+    fig = go.Figure(go.Heatmap(z=ink, colorscale="Greys", showscale=False, hoverinfo="skip"))
+    for p in predictions:
+        x, y, w, h = p.box
+        fig.add_shape(type="rect", x0=x, y0=y, x1=x + w, y1=y + h, line=dict(color="#e4572e", width=2))
+        fig.add_annotation(x=x + w / 2, y=y, text=f"{p.digit}", showarrow=False, yshift=12, font=dict(size=16))
+    fig.update_layout(
+        height=260,
+        margin=dict(l=0, r=0, t=24, b=0),
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
+    )
+    return fig
+
+
+def show_number(image: np.ndarray, predictions, key: str) -> None:
+    if not predictions:
+        st.info("No digits found yet.")
+        return
+    st.metric("Number", "".join(str(p.digit) for p in predictions))
+    st.plotly_chart(boxes_figure(image, predictions), use_container_width=True)
+    for start in range(0, len(predictions), 6):
+        for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6]), start=start):
+            with column:
+                st.image(enlarged(p.input, 3), caption=f"{p.digit} ({p.confidence:.0%})")
+                chart = probability_chart(p.probabilities, height=220)
+                st.plotly_chart(chart, use_container_width=True, key=f"{key}-bars-{i}")
+
+
+def canvas(width: int, height: int, key: str):
+    controls = st.columns([2, 1])
+    brush = controls[0].slider("Brush width", 4, 40, 18, key=f"brush-{key}")
+    color = controls[1].color_picker("Ink colour", "#000000", key=f"color-{key}")
+    result = st_canvas(
+        stroke_width=brush,
+        stroke_color=color,
+        background_color="",  # transparent: the ink is read from the alpha channel
+        height=height,
+        width=width,
+        drawing_mode="freedraw",
+        update_streamlit=True,  # answer after every stroke, no Predict button
+        return_image_data=True,
+        key=key,
+    )
+    st.caption("Undo, redo and clear are in the canvas toolbar.")
+    return result.image_data
+
+
+if mode == "One digit":
+    draw_col, answer_col = st.columns([1, 2], gap="large")
+    with draw_col:
+        image = canvas(280, 280, "digit-canvas")
+    with answer_col:
+        prediction = rec.predict_drawing(image) if image is not None else None
+        if prediction is None:
+            st.info("Draw a digit on the canvas: the answer appears after each stroke.")
+        else:
+            show_answer(prediction)
+            correction_form(prediction, "digit")
+
+elif mode == "A number":
+    image = canvas(700, 240, "number-canvas")
+    predictions = rec.read_number(image) if image is not None else []
+    show_number(image, predictions, "number")
+
+else:
+    upload = st.file_uploader(
+        f"A photo or scan of handwritten digits (PNG or JPEG, up to {MAX_UPLOAD_MB} MB)",
+        type=["png", "jpg", "jpeg"],
+    )
+    if upload is not None:
+        if upload.size > MAX_UPLOAD_MB * 2**20:
+            st.error(f"That file is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+        else:
+            try:
+                photo = decode_image(upload.getvalue())
+            except ValueError as exc:
+                st.error(f"Could not read {upload.name}: {exc}.")
+            else:
+                st.image(photo, caption=upload.name, width=360)
+                show_number(photo, rec.read_photo(photo), "upload")

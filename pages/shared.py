@@ -37,3 +37,40 @@ def sidebar(rec: Recognizer | None) -> None:
         st.caption(f"Active model: **{rec.name}**")
         if acc is not None:
             st.caption(f"MNIST test accuracy: {acc:.2%}")
+
+
+def probability_chart(probabilities, height: int = 300):
+    """Horizontal Plotly bars of the ten class probabilities, the top one highlighted."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    probabilities = np.asarray(probabilities, dtype=float)
+    best = int(probabilities.argmax())
+    colors = ["#e4572e" if d == best else "#9aa5b1" for d in range(10)]
+    fig = go.Figure(
+        go.Bar(
+            x=probabilities,
+            y=[str(d) for d in range(10)],
+            orientation="h",
+            marker_color=colors,
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            hovertemplate="digit %{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(range=[0, 1.15], tickformat=".0%", showgrid=False),
+        yaxis=dict(autorange="reversed", type="category", title=None),
+        showlegend=False,
+    )
+    return fig
+
+
+def enlarged(image28, scale: int = 6):
+    """A 28x28 model input blown up with hard pixel edges, as uint8 for st.image."""
+    import numpy as np
+
+    pixels = np.clip(np.asarray(image28) * 255, 0, 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), np.uint8))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.preprocess import ink_from_image, normalize_digit, to_model_input
+from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.segment import digit_masks
 from recognizer.storage import read_json
@@ -89,7 +89,14 @@ class Recognizer:
 
     def read_number(self, image: np.ndarray) -> list[Prediction]:
         """Read a written number: one Prediction per digit, left to right (empty when blank)."""
-        prepared = [normalize_digit(ink) for ink, _ in digit_masks(ink_from_image(image))]
+        return self._read_ink(ink_from_image(image))
+
+    def read_photo(self, image: np.ndarray) -> list[Prediction]:
+        """Read the digits in a photo or scan (uneven light, paper texture), left to right."""
+        return self._read_ink(ink_from_photo(image))
+
+    def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
+        prepared = [normalize_digit(digit_ink) for digit_ink, _ in digit_masks(ink)]
         return [p for p in self._predict_prepared(prepared) if p is not None]
 
     def _predict_prepared(self, prepared: list) -> list[Prediction | None]:

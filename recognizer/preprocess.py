@@ -50,6 +50,7 @@ DIGIT_BOX = 20
 # Stroke width / longer side of the digit's box, MNIST's median (2.7 px strokes in a 20 px box).
 STROKE_RATIO = 0.135
 INK_LEVEL = 0.25  # ink fraction above which a pixel counts as ink
+MIN_CONTRAST = 0.08  # grey images whose ink differs from the paper by less than this are blank
 MIN_DIGIT_FRACTION = 0.04  # ink whose extent is under this part of the image is a stray mark
 
 
@@ -94,8 +95,13 @@ def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     background = float(np.median(_border(gray)))
     ink = (255.0 - gray.astype(np.float32)) if background > 127 else gray.astype(np.float32)
     floor = 255.0 - background if background > 127 else background
-    ink = (ink - floor) / max(255.0 - floor, 1.0)
-    return np.clip(ink, 0.0, 1.0)
+    ink = np.clip(ink - floor, 0.0, None)
+    # Stretch so the darkest ink reads as full ink (pencil on grey paper is faint); a page with
+    # hardly any contrast holds no ink at all, only noise.
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST * 255:
+        return np.zeros_like(ink)
+    return ink / peak
 
 
 def ink_from_photo(image: np.ndarray) -> np.ndarray:
@@ -198,3 +204,29 @@ def normalize_digit(ink: np.ndarray, normalize_stroke: bool = True) -> tuple[np.
         return None
     small = np.clip(small / peak, 0.0, 1.0) if peak < 1 else small
     return center_by_mass(small), (int(x), int(y), int(w), int(h))
+
+
+def decode_image(data: bytes, max_side: int = 1600) -> np.ndarray:
+    """Decode PNG/JPEG/... bytes to RGB (or RGBA when the file has transparency) uint8.
+
+    Very large photos are shrunk so the longer side is ``max_side`` (digits stay far above
+    28 px). Raises ``ValueError`` when the bytes are not an image OpenCV can read.
+    """
+    buffer = np.frombuffer(data, np.uint8)
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    if decoded is None:
+        raise ValueError("this file is not an image that can be read (use PNG or JPEG)")
+    if decoded.dtype != np.uint8:  # 16-bit PNGs
+        decoded = (decoded / 257).astype(np.uint8)
+    if decoded.ndim == 2:
+        image = decoded
+    elif decoded.shape[2] == 4:
+        image = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
+    else:
+        image = cv2.cvtColor(decoded[..., :3], cv2.COLOR_BGR2RGB)
+    longest = max(image.shape[:2])
+    if longest > max_side:
+        scale = max_side / longest
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
