@@ -80,7 +80,7 @@ def show_number(image: np.ndarray, predictions, key: str) -> None:
     st.metric("Number", "".join(str(p.digit) for p in predictions))
     st.plotly_chart(boxes_figure(image, predictions), use_container_width=True)
     for start in range(0, len(predictions), 6):
-        for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6]), start=start):
+        for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6], strict=False), start=start):
             with column:
                 st.image(enlarged(p.input, 3), caption=f"{p.digit} ({p.confidence:.0%})")
                 chart = probability_chart(p.probabilities, height=220)

@@ -171,3 +171,41 @@ def as_mnist(pen: PenDigits, seed: int = 0, copies: int = 1) -> tuple[np.ndarray
             images.append(np.round(prepared[0] * 255).astype(np.uint8))
             labels.append(label)
     return np.stack(images), np.array(labels, np.int64)
+
+
+def evaluate_drawings(recognizer, pen: PenDigits, seed: int = 0, copies: int = 1, batch: int = 256) -> dict:
+    """Accuracy of ``recognizer.predict_drawing`` on random canvas renderings of ``pen``.
+
+    Goes through the public drawing path (RGBA canvas -> preprocessing -> model), so it measures
+    what a person drawing these digits would get. A drawing read as blank counts as wrong.
+    Returns the ``classification_report`` keys plus ``blank_count``.
+    """
+    from recognizer.evaluate import classification_report
+
+    labels, proba, blanks = [], [], 0
+    pending_images, pending_labels = [], []
+
+    def flush():
+        nonlocal blanks
+        for prediction, label in zip(recognizer.predict_drawings(pending_images), pending_labels, strict=True):
+            if prediction is None:
+                blanks += 1
+            else:
+                labels.append(label)
+                proba.append(prediction.probabilities)
+        pending_images.clear()
+        pending_labels.clear()
+
+    for rgba, label in renderings(pen, seed, copies):
+        pending_images.append(rgba)
+        pending_labels.append(label)
+        if len(pending_images) == batch:
+            flush()
+    if pending_images:
+        flush()
+    report = classification_report(np.array(labels), np.array(proba).reshape(-1, 10))
+    total = len(labels) + blanks
+    report["accuracy"] = (report["accuracy"] * len(labels)) / total if total else 0.0
+    report["num_samples"], report["blank_count"] = total, blanks
+    report["error_count"] += blanks
+    return report

@@ -6,7 +6,10 @@
 Figures (milliseconds unless named otherwise):
 - ``predict_proba_1``: one 28x28 image through ``Recognizer.predict_proba`` (p50, p90);
 - ``keras_predict_1``: the same image through ``model.predict``, the slow path it avoids;
-- ``predict_proba_batch``: images per second for a batch of ``--batch`` test images.
+- ``predict_proba_batch``: images per second for a batch of ``--batch`` test images;
+- ``predict_drawing_280``: one 280x280 RGBA canvas drawing through ``Recognizer.predict_drawing``
+  (preprocessing + model), and ``preprocess_drawing_280`` for the preprocessing alone;
+- ``read_number_700``: a 700x240 canvas with several digits through ``Recognizer.read_number``.
 Each repeat takes the percentile over ``--calls`` calls; the JSON gives the median over repeats.
 """
 
@@ -62,6 +65,20 @@ def sample_images(n: int) -> np.ndarray:
         return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
 
 
+def sample_drawings() -> tuple[np.ndarray, np.ndarray]:
+    """A 280x280 canvas with one drawn digit and a 700x240 canvas with four."""
+    import cv2
+
+    digit_ink = np.zeros((280, 280), np.uint8)
+    cv2.polylines(digit_ink, [np.int32([[80, 60], [200, 60], [120, 230]])], False, 255, 18, cv2.LINE_AA)
+    number_ink = np.zeros((240, 700), np.uint8)
+    for x in (100, 420):  # two ones and two zeros
+        cv2.line(number_ink, (x, 40), (x, 200), 255, 14, cv2.LINE_AA)
+        cv2.circle(number_ink, (x + 160, 120), 60, 255, 14, cv2.LINE_AA)
+    digit, number = (np.dstack([np.zeros((*a.shape, 3), np.uint8), a]) for a in (digit_ink, number_ink))
+    return digit, number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
@@ -82,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         rec.predict_proba(images)
         batch_runs.append(len(images) / (time.perf_counter() - start))
 
+    from recognizer.preprocess import ink_from_image, normalize_digit
+
+    digit, number = sample_drawings()
     figures = {
         "model": rec.name,
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
@@ -89,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         "keras_predict_1": latency(
             lambda: rec.model.predict(keras_input, verbose=0), max(10, args.calls // 10), args.repeats
         ),
+        "predict_drawing_280": latency(lambda: rec.predict_drawing(digit), args.calls, args.repeats),
+        "preprocess_drawing_280": latency(lambda: normalize_digit(ink_from_image(digit)), args.calls, args.repeats),
+        "read_number_700": latency(lambda: rec.read_number(number), max(10, args.calls // 4), args.repeats),
         "predict_proba_batch": {
             "batch": len(images),
             "images_per_second": round(statistics.median(batch_runs)),

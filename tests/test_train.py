@@ -154,3 +154,41 @@ def test_augmentation_moves_ink_within_limits_and_never_mirrors():
     # rotation/shear/zoom about the centre move it a few px more.
     assert centre_x.max() < 14
     assert centre_x.std() > 0.5  # it really does move
+
+
+def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, isolated_user_dirs):
+    from recognizer.feedback import FeedbackStore
+    from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
+    from recognizer.train import add_drawing_data
+
+    pen_path = default_pen_digits_path()
+    if pen_path is None:
+        pytest.skip("pen-digits development data not beside the project")
+    store = FeedbackStore()
+    for label in (3, 8):
+        store.save(np.full((28, 28), 0.5, np.float32), label=label, predicted=5)
+
+    config = tiny_config(pen_digits=True, pen_copies=1, corrections=True, canvas_style=0.5)
+    data = add_drawing_data(config, split_data(config, tiny_mnist), pen_path)
+
+    pen = load_pen_digits(pen_path)
+    train_writers, held_writers = (set(pen.writers[i]) for i in writer_split(pen))
+    assert not train_writers & held_writers
+    assert data.sources["mnist"] == 480 and data.sources["corrections"] == 2
+    # every training writer's digit is rendered once (a drawing read as blank would be dropped)
+    assert data.sources["pen_digits"] == np.isin(pen.writers, list(train_writers)).sum()
+    assert len(data.x_train) == len(data.y_train) == sum(data.sources.values())
+    assert data.y_train[-2:].tolist() == [3, 8]
+    assert data.x_train_canvas.shape == data.x_train.shape
+    # canvas style changes MNIST images, and leaves the extras (already drawings) as they are
+    assert not np.array_equal(data.x_train_canvas[:480], data.x_train[:480])
+    np.testing.assert_array_equal(data.x_train_canvas[480:], data.x_train[480:])
+
+
+def test_pen_digits_without_a_file_is_a_clear_error(tiny_mnist, tmp_path):
+    from recognizer.data import DataError
+    from recognizer.train import add_drawing_data
+
+    config = tiny_config(pen_digits=True)
+    with pytest.raises(DataError, match="DIGITS_PEN_DIGITS"):
+        add_drawing_data(config, split_data(config, tiny_mnist), tmp_path / "missing.npz")
