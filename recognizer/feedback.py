@@ -54,7 +54,7 @@ class FeedbackStore:
             created=np.str_(now.isoformat(timespec="seconds")),
             source=np.str_(source),
         )
-        path = self.folder / f"{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}-{int(label)}.npz"
+        path = self.folder / f"{now:%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:8]}-{int(label)}.npz"
         write_bytes_atomic(path, buffer.getvalue())
         return path
 

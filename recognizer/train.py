@@ -63,6 +63,7 @@ class TrainConfig:
     canvas_style: float = 0.0  # share of MNIST images shown redrawn as canvas strokes, per epoch
     pen_digits: bool = False  # add pen-written digits (training writers), rendered as on the canvas
     pen_copies: int = 4  # renderings per pen digit (brush, size and place vary)
+    pen_styles: float = 0.0  # share of pen 0s, 1s and 7s redrawn slashed, footed, barred
     corrections: bool = False  # add the corrections saved from the Draw page
 
     def problems(self) -> list[str]:
@@ -104,6 +105,8 @@ class TrainConfig:
             found.append("plateau_factor must be in (0, 1)")
         if not 0 <= self.canvas_style <= 1:
             found.append("canvas_style must be between 0 and 1")
+        if not 0 <= self.pen_styles <= 1:
+            found.append("pen_styles must be between 0 and 1")
         if not 1 <= self.pen_copies <= 50:
             found.append("pen_copies must be between 1 and 50")
         if self.train_subset is not None and self.train_subset < 20:
@@ -207,7 +210,9 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
             raise DataError("pen_digits is on but no pen-digits file was found: set DIGITS_PEN_DIGITS to its path")
         pen = load_pen_digits(pen_path)
         train_idx, _ = writer_split(pen)
-        x_pen, y_pen = as_mnist(pen.subset(train_idx), seed=config.seed, copies=config.pen_copies)
+        x_pen, y_pen = as_mnist(
+            pen.subset(train_idx), seed=config.seed, copies=config.pen_copies, style_share=config.pen_styles
+        )
         extra_x.append(x_pen)
         extra_y.append(y_pen)
         data.sources["pen_digits"] = len(y_pen)

@@ -53,3 +53,23 @@ def tiny_run(tmp_path_factory, tiny_mnist):
 
     config = TrainConfig(architecture="lenet5", epochs=1, batch_size=64, validation_split=0.1)
     return train(config, runs_dir=tmp_path_factory.mktemp("runs"), mnist=tiny_mnist, run_name="tiny-lenet5")
+
+
+@pytest.fixture(scope="session")
+def pen_path():
+    """Path of the pen-digits development file; skipped (failed under CI) when absent."""
+    from recognizer.pendigits import default_pen_digits_path
+
+    path = default_pen_digits_path()
+    if path is None or not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide the pen-digits file (DIGITS_PEN_DIGITS or ../shared beside the project)")
+        pytest.skip("pen-digits development data not found: set DIGITS_PEN_DIGITS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pen(pen_path):
+    from recognizer.pendigits import load_pen_digits
+
+    return load_pen_digits(pen_path)

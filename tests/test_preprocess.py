@@ -1,12 +1,10 @@
 """Drawings, photos and scans to MNIST format: ink, centring, aspect, polarity, blanks, strokes."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
-from recognizer.pendigits import load_pen_digits, render_digit
+from recognizer.pendigits import render_digit
 from recognizer.preprocess import (
     decode_image,
     ink_from_image,
@@ -16,8 +14,6 @@ from recognizer.preprocess import (
     to_model_input,
 )
 from recognizer.segment import digit_boxes
-
-PEN_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "pen-digits" / "pen_digits_dev.npz"
 
 
 def canvas_with(draw, size=(280, 280), color=(0, 0, 0)):
@@ -214,9 +210,7 @@ def test_pieces_of_one_digit_merge_and_specks_drop():
     assert len(boxes) == 2, boxes
 
 
-@pytest.mark.skipif(not PEN_FILE.is_file(), reason="pen-digits development data not beside the project")
-def test_real_pen_digit_renders_to_a_plausible_mnist_image():
-    pen = load_pen_digits(PEN_FILE)
+def test_real_pen_digit_renders_to_a_plausible_mnist_image(pen):
     eight = int(np.flatnonzero(pen.labels == 8)[0])
     img, _ = normalize_digit(ink_from_image(render_digit(pen.strokes(eight), brush=20)))
     assert 0.1 < (img > 0.5).mean() < 0.35  # MNIST's eights cover ~15-30 % of the frame

@@ -156,14 +156,11 @@ def test_augmentation_moves_ink_within_limits_and_never_mirrors():
     assert centre_x.std() > 0.5  # it really does move
 
 
-def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, isolated_user_dirs):
+def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, isolated_user_dirs, pen_path, pen):
     from recognizer.feedback import FeedbackStore
-    from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
+    from recognizer.pendigits import writer_split
     from recognizer.train import add_drawing_data
 
-    pen_path = default_pen_digits_path()
-    if pen_path is None:
-        pytest.skip("pen-digits development data not beside the project")
     store = FeedbackStore()
     for label in (3, 8):
         store.save(np.full((28, 28), 0.5, np.float32), label=label, predicted=5)
@@ -171,7 +168,6 @@ def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, i
     config = tiny_config(pen_digits=True, pen_copies=1, corrections=True, canvas_style=0.5)
     data = add_drawing_data(config, split_data(config, tiny_mnist), pen_path)
 
-    pen = load_pen_digits(pen_path)
     train_writers, held_writers = (set(pen.writers[i]) for i in writer_split(pen))
     assert not train_writers & held_writers
     assert data.sources["mnist"] == 480 and data.sources["corrections"] == 2
