@@ -396,7 +396,7 @@ def train(
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     try:
-        model.save(tmp_dir / "model.keras")
+        _inference_copy(model).save(tmp_dir / "model.keras")
         epochs_run = len(history.history.get("loss", []))
         metrics = {
             "model": run_name,
@@ -429,6 +429,15 @@ def train(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return final_dir
+
+
+def _inference_copy(model):
+    """The trained model without its optimizer state: a third of the file, all that inference needs."""
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:

@@ -11,4 +11,47 @@ def test_app_opens_on_draw_page_with_the_active_model():
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert any("Active model" in c.value for c in at.sidebar.caption)
-    assert at.title[0].value == "Digit Recognizer"
+    assert at.title[0].value == "Draw a digit"
+    assert any("Draw a digit on the canvas" in i.value for i in at.info)  # nothing drawn yet: no guess
+    assert not [m for m in at.metric if m.label == "Prediction"]
+
+
+def _png(image) -> bytes:
+    import cv2
+
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return data.tobytes()
+
+
+def _upload_mode(at):
+    at.segmented_control[0].set_value("Upload a photo").run()
+    assert not at.exception
+    return at
+
+
+def test_uploaded_photo_of_a_number_is_read(pen):
+    import numpy as np
+
+    from recognizer.pendigits import render_digit
+
+    # Three pen digits (first examples of 1, 4 and 7) in dark ink on paper, side by side.
+    paper = np.full((240, 720), 235, np.uint8)
+    labels = []
+    for slot, digit in enumerate((1, 4, 7)):
+        i = int(np.flatnonzero(pen.labels == digit)[0])
+        alpha = render_digit(pen.strokes(i), brush=12, canvas=240, height=150)[..., 3]
+        paper[:, slot * 240 : (slot + 1) * 240] -= (alpha.astype(np.int32) * 200 // 255).astype(np.uint8)
+        labels.append(digit)
+    at = _upload_mode(AppTest.from_file(APP, default_timeout=60).run())
+    at.file_uploader[0].set_value(("digits.png", _png(paper), "image/png")).run()
+    assert not at.exception
+    number = next(m for m in at.metric if m.label == "Number")
+    assert len(number.value) == 3
+
+
+def test_a_file_that_is_not_an_image_gets_a_clear_message():
+    at = _upload_mode(AppTest.from_file(APP, default_timeout=60).run())
+    at.file_uploader[0].set_value(("notes.png", b"these are not pixels", "image/png")).run()
+    assert not at.exception
+    assert any("not an image" in e.value for e in at.error)
