@@ -33,7 +33,7 @@ def correction_form(prediction, key: str) -> None:
     with st.form(key=f"correct-{key}", border=False):
         cols = st.columns([2, 1])
         label = cols[0].selectbox("Wrong? It is …", list(range(10)), index=None, placeholder="the right digit")
-        if cols[1].form_submit_button("Save correction", use_container_width=True):
+        if cols[1].form_submit_button("Save correction", width="stretch"):
             if label is None:
                 st.warning("Pick the digit it really is first.")
             else:
@@ -53,7 +53,7 @@ def show_answer(prediction) -> None:
         if prediction.confidence < CONFIDENCE_THRESHOLD:
             (a, pa), (b, pb) = prediction.top(2)
             st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
-        st.plotly_chart(probability_chart(prediction.probabilities), use_container_width=True)
+        st.plotly_chart(probability_chart(prediction.probabilities), width="stretch")
 
 
 def boxes_figure(image: np.ndarray, predictions) -> go.Figure:
@@ -78,13 +78,13 @@ def show_number(image: np.ndarray, predictions, key: str) -> None:
         st.info("No digits found yet.")
         return
     st.metric("Number", "".join(str(p.digit) for p in predictions))
-    st.plotly_chart(boxes_figure(image, predictions), use_container_width=True)
+    st.plotly_chart(boxes_figure(image, predictions), width="stretch")
     for start in range(0, len(predictions), 6):
         for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6], strict=False), start=start):
             with column:
                 st.image(enlarged(p.input, 3), caption=f"{p.digit} ({p.confidence:.0%})")
                 chart = probability_chart(p.probabilities, height=220)
-                st.plotly_chart(chart, use_container_width=True, key=f"{key}-bars-{i}")
+                st.plotly_chart(chart, width="stretch", key=f"{key}-bars-{i}")
 
 
 def canvas(width: int, height: int, key: str):

@@ -114,7 +114,7 @@ def ink_from_photo(image: np.ndarray) -> np.ndarray:
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
     gray = arr if np.median(_border(arr)) > 127 else 255 - arr
-    block = max(15, (min(gray.shape) // 8) | 1)  # odd, ~1/8 of the image: wider than a stroke
+    block = max(15, (min(gray.shape) // 4) | 1)  # odd, a quarter of the image: several strokes wide
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
     # Paper texture and sensor noise leave small specks; real strokes are long connected blobs.
