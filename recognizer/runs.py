@@ -71,3 +71,71 @@ def set_active(run_dir: str | os.PathLike) -> None:
         (paths.user_data_dir() / ACTIVE_FILE).unlink(missing_ok=True)
     else:
         write_json_atomic(paths.user_data_dir() / ACTIVE_FILE, {"path": str(run_dir)})
+
+
+def _run_row(run_dir: Path, active: Path | None) -> dict | None:
+    try:
+        metrics = read_json(run_dir / "metrics.json")
+    except (OSError, ValueError):
+        return None
+    return {
+        "name": run_dir.name,
+        "path": str(run_dir),
+        "created": metrics.get("created"),
+        "architecture": metrics.get("architecture"),
+        "epochs": metrics.get("epochs_run"),
+        "test_accuracy": metrics.get("test_accuracy"),
+        "pen_holdout_accuracy": metrics.get("pen_holdout_accuracy"),
+        "training_seconds": metrics.get("training_seconds"),
+        "parameters": metrics.get("parameter_count"),
+        "size_bytes": metrics.get("model_file_bytes"),
+        "status": metrics.get("status", "finished"),
+        "shipped": is_shipped(run_dir),
+        "active": active is not None and run_dir.resolve() == active.resolve(),
+    }
+
+
+def list_runs(runs_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Every complete run (shipped and the user's), newest first, as table rows.
+
+    Only folders holding a model and its metrics count: a run being written (hidden temp
+    folder) or half-deleted never shows up.
+    """
+    folders = [paths.shipped_models_dir(), Path(runs_dir) if runs_dir is not None else paths.runs_dir()]
+    try:
+        active = active_model_dir()
+    except ModelNotFoundError:
+        active = None
+    rows = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for run_dir in folder.iterdir():
+            if run_dir.name.startswith(".") or not (run_dir / MODEL_FILE).is_file():
+                continue
+            row = _run_row(run_dir, active)
+            if row is not None:
+                rows.append(row)
+    return sorted(rows, key=lambda r: r["created"] or "", reverse=True)
+
+
+def delete_run(run_dir: str | os.PathLike) -> None:
+    """Delete a user's run. Refuses the active model and the shipped ones (``ValueError``)."""
+    import shutil
+    import uuid
+
+    run_dir = Path(run_dir).resolve()
+    if is_shipped(run_dir):
+        raise ValueError(f"{run_dir.name} ships with the app and cannot be deleted")
+    try:
+        active = active_model_dir().resolve()
+    except ModelNotFoundError:
+        active = None
+    if run_dir == active:
+        raise ValueError(f"{run_dir.name} is the active model: activate another one first")
+    if not (run_dir / MODEL_FILE).is_file():
+        raise ModelNotFoundError(f"{run_dir} is not a run folder")
+    # Hide it first (one rename), so a crash mid-delete never leaves a half run in the list.
+    doomed = run_dir.with_name(f".deleting-{run_dir.name}-{uuid.uuid4().hex[:6]}")
+    run_dir.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)

@@ -291,7 +291,21 @@ def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
             hooks.on_epoch_end(epoch, {k: float(v) for k, v in logs.items()})
 
-    callbacks = [Bridge()]
+    class KeepBest(keras.callbacks.Callback):
+        """Remembers the weights of the best epoch (validation loss), for a run stopped by hand."""
+
+        best_loss, best_weights = float("inf"), None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss")
+            if loss is not None and loss < self.best_loss:
+                self.best_loss, self.best_weights = loss, self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if hooks.should_stop() and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    callbacks = [Bridge(), KeepBest()]
     if config.reduce_lr_on_plateau:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -305,6 +319,15 @@ def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch:
             )
         )
     return callbacks
+
+
+def _strategy():
+    """Mirror the model over several GPUs when there are; otherwise the default (one device)."""
+    import tensorflow as tf
+
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
 
 
 def training_device() -> str:
@@ -356,8 +379,9 @@ def train(
     data = add_drawing_data(config, data, pen_path)
     keras.utils.set_random_seed(config.seed)
 
-    model = build_model(config.architecture)
-    model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with _strategy().scope():
+        model = build_model(config.architecture)
+        model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_ds = _dataset(data.x_train, data.y_train, config, training=True, x_canvas=data.x_train_canvas)
     val_ds = _dataset(data.x_val, data.y_val, config, training=False) if len(data.x_val) else None
     steps = math.ceil(len(data.x_train) / config.batch_size)
@@ -384,6 +408,7 @@ def train(
         callbacks=_keras_callbacks(config, hooks, steps),
     )
     training_seconds = time.perf_counter() - started
+    stopped_by_hand = hooks.should_stop()
 
     hooks.on_phase("evaluating")
     recognizer = Recognizer(model)
@@ -406,6 +431,7 @@ def train(
             "test_loss": report["loss"],
             "epochs_run": epochs_run,
             "stopped_early": epochs_run < config.epochs,
+            "status": "stopped" if stopped_by_hand else "finished",
             "training_seconds": round(training_seconds, 1),
             "parameter_count": parameter_count(model),
             "model_file_bytes": (tmp_dir / "model.keras").stat().st_size,
