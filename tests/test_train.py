@@ -63,6 +63,7 @@ def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
     assert metrics["model_file_bytes"] == (run_dir / "model.keras").stat().st_size
     assert metrics["training_seconds"] > 0
     assert metrics["train_samples"] == 480 and metrics["val_samples"] == 120
+    assert metrics["status"] == "finished"
 
     wrong = json.loads((run_dir / "misclassified.json").read_text())
     assert len(wrong["index"]) == metrics["error_count"]
@@ -79,7 +80,7 @@ def test_should_stop_ends_training_after_that_batch(tmp_path, tiny_mnist):
     run_dir = train(tiny_config(epochs=5), runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="stopped")
     assert len(hooks.batches) == 3
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["epochs_run"] == 1 and metrics["stopped_early"]
+    assert metrics["epochs_run"] == 1 and metrics["stopped_early"] and metrics["status"] == "stopped"
 
 
 def test_existing_run_name_is_refused(tmp_path, tiny_mnist):
