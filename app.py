@@ -9,6 +9,11 @@ from pages.shared import active_recognizer, sidebar
 
 st.set_page_config(page_title="Digit Recognizer", page_icon="✍️", layout="wide")
 
-page = st.navigation([st.Page("pages/draw.py", title="Draw", icon="✏️", default=True)])
+page = st.navigation(
+    [
+        st.Page("pages/draw.py", title="Draw", icon="✏️", default=True),
+        st.Page("pages/train.py", title="Train", icon="🏋️"),
+    ]
+)
 sidebar(active_recognizer())
 page.run()

@@ -74,3 +74,17 @@ def enlarged(image28, scale: int = 6):
 
     pixels = np.clip(np.asarray(image28) * 255, 0, 255).astype(np.uint8)
     return np.kron(pixels, np.ones((scale, scale), np.uint8))
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people say it: '45 s', '3 min 20 s', '1 h 05 min'; '–' when unknown."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, round(float(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -102,6 +102,7 @@ def job_status(job_dir: str | os.PathLike) -> dict:
     job_dir = Path(job_dir)
     state = _read(job_dir / "state.json", {}) or {}
     state.setdefault("job_id", job_dir.name)
+    state["job_dir"] = str(job_dir)
     state["progress"] = _read(job_dir / "progress.json", {}) or {}
     state["stop_requested"] = (job_dir / "stop").exists()
     if state.get("status") in ACTIVE_STATUSES and not _pid_alive(state.get("pid")):
@@ -198,7 +199,7 @@ def start_job(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives a Streamlit rerun or restart
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"},
             )
         _update_state(job_dir, pid=process.pid)
     except BaseException:
@@ -273,6 +274,10 @@ class FileProgress(TrainingHooks):
             train_samples=info["train_samples"],
             sources=info.get("sources", {}),
         )
+        self._write()
+
+    def on_epoch_begin(self, epoch, learning_rate) -> None:
+        self.progress.update(epoch=epoch, step=0, learning_rate=learning_rate)
         self._write()
 
     def on_batch_end(self, epoch, step, logs) -> None:

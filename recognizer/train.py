@@ -146,6 +146,9 @@ class TrainingHooks:
     def on_train_begin(self, info: dict[str, Any]) -> None:
         """``info``: epochs, steps_per_epoch, train_samples, val_samples, test_samples, device."""
 
+    def on_epoch_begin(self, epoch: int, learning_rate: float) -> None:
+        """Before each epoch: 0-based epoch and the learning rate it trains with."""
+
     def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
         """After each training batch: 0-based epoch and step, running loss and accuracy."""
 
@@ -280,6 +283,7 @@ def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch:
             self.epoch = epoch
             if config.lr_schedule != "constant":
                 self.model.optimizer.learning_rate.assign(config.lr_at(epoch))
+            hooks.on_epoch_begin(epoch, float(self.model.optimizer.learning_rate.numpy()))
 
         def on_train_batch_end(self, batch, logs=None):
             hooks.on_batch_end(self.epoch, batch, {k: float(v) for k, v in (logs or {}).items()})

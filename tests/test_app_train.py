@@ -1,0 +1,222 @@
+"""The Train page (AppTest, no browser): form, presets, validation, live job view, run history.
+
+Only ``test_a_tiny_job_started_from_the_page_trains_and_shows_up`` trains (one LeNet-5 epoch on
+300 images); the live view and failure tests write a job's files the way ``recognizer.jobs`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from recognizer import jobs, paths
+from recognizer.runs import active_model_dir, list_runs, shipped_active_dir
+from recognizer.storage import write_json_atomic
+from recognizer.train import TrainConfig
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+JOB_TIMEOUT = 120  # seconds; the job imports TensorFlow and evaluates on 10,000 test images
+
+
+def open_train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def history_table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def errors(at: AppTest) -> str:
+    return "\n".join(e.value for e in at.error)
+
+
+def jobs_dir() -> Path:
+    return paths.runs_dir() / jobs.JOBS_DIR
+
+
+def test_page_shows_the_form_the_data_summary_and_the_run_history():
+    at = open_train_page()
+    assert at.title[0].value == "Train a model"
+    for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget
+        at.get_by_key(f"train_{field.name}")
+    assert at.segmented_control(key="train_preset").value == "Quick"
+    summary = "\n".join(m.value for m in at.markdown)
+    assert "**9,000** MNIST training images (1,000 held out for validation)" in summary
+    assert "Pen-written digits:" in summary and "Saved corrections: 0" in summary
+    assert any("Training runs on: **" in c.value for c in at.caption)  # the device
+    table = history_table(at)
+    shipped = table[table["Run"] == shipped_active_dir().name].iloc[0]
+    assert bool(shipped["Active"]) and bool(shipped["Shipped"])
+    assert shipped["Test accuracy"] > 99
+    assert any("No training job has run yet" in c.value for c in at.caption)
+
+
+def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
+    at = open_train_page()
+    at.checkbox(key="train_early_stopping").check()
+    at.slider(key="train_validation_split").set_value(0.0)
+    at.number_input(key="train_train_subset").set_value(5)
+    at.run()
+    assert not at.exception
+    shown = errors(at)
+    assert "early stopping and ReduceLROnPlateau watch validation loss" in shown
+    assert "train_subset must be at least 20" in shown
+    assert at.button(key="train_start").disabled
+    assert not jobs_dir().exists() and jobs.current_job() is None
+
+
+def test_presets_fill_the_form():
+    at = open_train_page()
+    at.segmented_control(key="train_preset").set_value("Best").run()
+    assert at.selectbox(key="train_architecture").value == "deepcnn"
+    assert at.number_input(key="train_epochs").value == 20
+    assert at.selectbox(key="train_lr_schedule").value == "cosine"
+    assert at.checkbox(key="train_augment").value and at.checkbox(key="train_pen_digits").value
+    assert at.slider(key="train_canvas_style").value == 0.5
+    assert at.number_input(key="train_pen_copies").value == 4
+    assert at.slider(key="train_pen_styles").value == 0.3
+    assert at.number_input(key="train_train_subset").value == 0  # all of MNIST
+
+    at.number_input(key="train_epochs").set_value(12).run()  # a hand edit leaves the preset
+    assert at.segmented_control(key="train_preset").value is None
+    assert at.number_input(key="train_epochs").value == 12
+
+    at.segmented_control(key="train_preset").set_value("Quick").run()
+    assert at.number_input(key="train_epochs").value == 3
+    assert at.number_input(key="train_train_subset").value == 10_000
+    assert not at.checkbox(key="train_pen_digits").value
+    assert at.selectbox(key="train_lr_schedule").value == "constant"  # Best's schedule does not linger
+
+
+@pytest.fixture
+def stand_in_job():
+    """A job that looks running to recognizer.jobs: its files, the lock, and a live (sleeping) pid."""
+    sleeper = subprocess.Popen(["sleep", "120"])
+    job_dir = jobs_dir() / "20260101-120000-cnn"
+    job_dir.mkdir(parents=True)
+    write_json_atomic(job_dir / "config.json", TrainConfig(architecture="cnn", epochs=3).to_dict())
+    write_json_atomic(job_dir / "state.json", {"job_id": job_dir.name, "status": "running", "pid": sleeper.pid})
+    history = [
+        {"epoch": 1, "loss": 0.4, "accuracy": 0.88, "val_loss": 0.2, "val_accuracy": 0.94, "learning_rate": 1e-3}
+    ]
+    progress = {
+        "phase": "training",
+        "epoch": 1,
+        "step": 5,
+        "steps_per_epoch": 10,
+        "epochs": 3,
+        "eta_seconds": 75,
+        "device": "CPU",
+        "train_samples": 1280,
+        "sources": {"mnist": 1280},
+        "history": history,
+        "learning_rate": 1e-3,
+        "batch_loss": 0.3,
+        "batch_accuracy": 0.9,
+        "elapsed_seconds": 12,
+    }
+    write_json_atomic(job_dir / "progress.json", progress)
+    (job_dir / "log.txt").write_text("loading data\nTraceback (most recent call last):\nMemoryError\n")
+    (paths.runs_dir() / jobs.LOCK_NAME).write_text(job_dir.name)
+    yield job_dir, sleeper
+    sleeper.kill()
+    sleeper.wait()
+
+
+def test_a_running_job_is_shown_live_from_disk_and_can_be_stopped(stand_in_job):
+    job_dir, _ = stand_in_job
+    at = open_train_page()  # a fresh session: everything comes from the job's files
+    assert at.button(key="train_start").disabled
+    assert any(m.value.startswith("**Training job") and job_dir.name in m.value for m in at.markdown)
+    [bar] = at.get("progress")
+    assert "Epoch 2 of 3 · batch 5 of 10 · about 1 min 15 s left" in bar.proto.text
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Device"] == "CPU" and metrics["Learning rate"] == "1.00e-03"
+    assert at.get("plotly_chart"), "the learning curves"
+
+    next(b for b in at.button if b.label == "Stop training").click().run()
+    assert not at.exception
+    assert (job_dir / "stop").exists()
+    assert any("Stopping after the current batch" in i.value for i in at.info)
+
+
+def test_a_job_that_died_shows_its_error_and_log(stand_in_job):
+    job_dir, sleeper = stand_in_job
+    sleeper.kill()
+    sleeper.wait()
+    at = open_train_page()
+    assert "failed: the training process ended without reporting" in errors(at)
+    assert any("MemoryError" in c.value for c in at.code)
+    assert not at.button(key="train_start").disabled
+
+
+def _wait_for_job(job_dir: Path) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while time.monotonic() < deadline:
+        status = jobs.job_status(job_dir)
+        if status["status"] not in jobs.ACTIVE_STATUSES:
+            return status
+        time.sleep(1)
+    jobs.kill_job(job_dir)
+    pytest.fail(f"the job did not end within {JOB_TIMEOUT} s:\n{jobs.log_tail(job_dir)}")
+
+
+@pytest.mark.slow
+def test_a_tiny_job_started_from_the_page_trains_and_shows_up():
+    if not os.environ.get("DIGITS_DATA_DIR"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must set DIGITS_DATA_DIR to the MNIST folder")
+        pytest.skip("set DIGITS_DATA_DIR to a folder with the four MNIST IDX gz files")
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("lenet5")
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_train_subset").set_value(300)
+    at.run()
+    assert not errors(at)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert any("Started job" in s.value for s in at.success)
+
+    job_dir = jobs.current_job() or jobs_dir() / jobs.list_jobs()[0]["job_id"]
+    status = _wait_for_job(job_dir)
+    assert status["status"] == "finished", f"{status.get('error')}\n{jobs.log_tail(job_dir)}"
+    run_name = Path(status["run_dir"]).name
+    assert run_name in [r["name"] for r in list_runs()]
+
+    at.run()  # what any page load now shows: the outcome and the new run in the history
+    assert not at.exception
+    assert any(f"Last job `{job_dir.name}` finished" in s.value for s in at.success)
+    table = history_table(at)
+    row = table[table["Run"] == run_name].iloc[0]
+    assert row["Architecture"] == "lenet5" and row["Epochs"] == 1 and not row["Active"]
+
+    # Activate it: the user's choice wins over the shipped model, and the Draw page (a new
+    # session here, same process) uses it without a restart.
+    at.selectbox(key="train_pick").set_value(run_name).run()
+    at.button(key="train_activate").click().run()
+    assert not at.exception
+    assert active_model_dir().name == run_name
+    assert any(f"**{run_name}** is now the active model" in s.value for s in at.success)
+    assert at.button(key="train_activate").disabled
+    assert history_table(at).set_index("Run").loc[run_name, "Active"]
+    draw = AppTest.from_file(APP, default_timeout=60).run()
+    assert any(f"Active model: **{run_name}**" in c.value for c in draw.sidebar.caption)
+
+    # Back to the shipped model, then the run can go.
+    at.selectbox(key="train_pick").set_value(shipped_active_dir().name).run()
+    at.button(key="train_activate").click().run()
+    assert active_model_dir() == shipped_active_dir()
+    at.selectbox(key="train_pick").set_value(run_name).run()
+    at.button(key="train_delete").click().run()
+    assert not at.exception
+    assert run_name not in [r["name"] for r in list_runs()]
+    assert run_name not in set(history_table(at)["Run"])
