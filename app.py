@@ -5,14 +5,14 @@ streamlit run app.py
 
 import streamlit as st
 
-from pages.shared import active_recognizer, sidebar
+from app_pages.shared import active_recognizer, sidebar
 
 st.set_page_config(page_title="Digit Recognizer", page_icon="✍️", layout="wide")
 
 page = st.navigation(
     [
-        st.Page("pages/draw.py", title="Draw", icon="✏️", default=True),
-        st.Page("pages/train.py", title="Train", icon="🏋️"),
+        st.Page("app_pages/draw.py", title="Draw", icon="✏️", default=True),
+        st.Page("app_pages/train.py", title="Train", icon="🏋️"),
     ]
 )
 sidebar(active_recognizer())

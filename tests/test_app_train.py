@@ -26,7 +26,7 @@ JOB_TIMEOUT = 120  # seconds; the job imports TensorFlow and evaluates on 10,000
 
 def open_train_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception, at.exception
     return at
 

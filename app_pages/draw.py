@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from pages.shared import active_recognizer, enlarged, probability_chart
+from app_pages.shared import active_recognizer, enlarged, probability_chart
 from recognizer.feedback import FeedbackStore
 from recognizer.preprocess import decode_image, ink_from_image
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.shared import duration_text
+from app_pages.shared import duration_text
 from recognizer import jobs, paths
 from recognizer.data import DataError, find_mnist_dir
 from recognizer.feedback import FeedbackStore
