@@ -463,9 +463,8 @@ def train(
 
 def _inference_copy(model):
     """The trained model without its optimizer state: a third of the file, all that inference needs."""
-    import keras
-
-    copy = keras.models.clone_model(model)
+    # Not keras.models.clone_model: it compiles the copy with the original's optimizer.
+    copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 

@@ -28,7 +28,7 @@ def test_reads_held_out_writers_drawn_on_the_canvas(rec, held_out):
     predictions = rec.predict_drawings(images)
     digits = np.array([-1 if p is None else p.digit for p in predictions])
     accuracy = np.mean(digits == held_out.labels[index])
-    assert accuracy >= 0.95, accuracy
+    assert accuracy >= 0.97, accuracy  # the bar for real handwriting
 
 
 def test_prediction_fields(rec, held_out):

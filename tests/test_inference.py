@@ -30,6 +30,7 @@ def test_shipped_model_metrics_say_how_it_was_made():
     assert metrics["test_accuracy"] >= 0.995
     assert metrics["architecture"] == config["architecture"] == "deepcnn"
     assert config["augment"] is True
+    assert metrics["pen_holdout_accuracy"] >= 0.97  # real pen-written digits of unseen writers
     assert (run_dir / "model.keras").stat().st_size < 10 * 2**20
 
 

@@ -1,7 +1,10 @@
 """Training: config validation, the run folder a tiny run writes, hooks, stopping, augmentation."""
 
+import io
 import json
+import zipfile
 
+import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -61,6 +64,9 @@ def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
     assert len(metrics["per_class"]) == 10
     assert metrics["parameter_count"] == 61_706
     assert metrics["model_file_bytes"] == (run_dir / "model.keras").stat().st_size
+    with zipfile.ZipFile(run_dir / "model.keras") as saved:
+        weights = h5py.File(io.BytesIO(saved.read("model.weights.h5")))
+        assert "vars" not in weights.get("optimizer", {})  # optimizer state is not needed to predict
     assert metrics["training_seconds"] > 0
     assert metrics["train_samples"] == 480 and metrics["val_samples"] == 120
     assert metrics["status"] == "finished"
