@@ -91,6 +91,7 @@ def canvas(width: int, height: int, key: str):
     controls = st.columns([2, 1])
     brush = controls[0].slider("Brush width", 4, 40, 18, key=f"brush-{key}")
     color = controls[1].color_picker("Ink colour", "#000000", key=f"color-{key}")
+    st.write("")  # room for the canvas toolbar, which floats up over the row above
     result = st_canvas(
         stroke_width=brush,
         stroke_color=color,
@@ -107,7 +108,8 @@ def canvas(width: int, height: int, key: str):
 
 
 if mode == "One digit":
-    draw_col, answer_col = st.columns([1, 2], gap="large")
+    # Wide enough for the 280 px canvas (and its toolbar) on a 1280 px laptop screen with the sidebar.
+    draw_col, answer_col = st.columns([2, 3], gap="medium")
     with draw_col:
         image = canvas(280, 280, "digit-canvas")
     with answer_col:

@@ -100,7 +100,7 @@ def browser(app_url):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
@@ -111,7 +111,23 @@ def _canvas_box(page):
     """The canvas that takes the mouse (fabric puts an 'upper' canvas over the drawing one)."""
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for()
-    return canvas.bounding_box()
+    box = canvas.bounding_box()
+    # The whole canvas must be reachable: not clipped by a narrow column on a laptop screen. The
+    # component lives in a shadow root, so look through shadow hosts for what the mouse would hit.
+    hit = page.evaluate(
+        """([x, y]) => {
+            let e = document.elementFromPoint(x, y);
+            while (e && e.shadowRoot) {
+                const inner = e.shadowRoot.elementFromPoint(x, y);
+                if (!inner || inner === e) break;
+                e = inner;
+            }
+            return e ? e.tagName : null;
+        }""",
+        [box["x"] + 270, box["y"] + 270],
+    )
+    assert hit == "CANVAS", f"the canvas's bottom-right corner is covered by {hit}"
+    return box
 
 
 def _draw_strokes(page, strokes: list[np.ndarray]) -> None:
@@ -167,6 +183,8 @@ def test_drawn_pen_digits_are_read_in_the_browser(page, app_url, pen, tmp_path):
             page.get_by_text("Draw a digit on the canvas").wait_for()
         _draw_strokes(page, pen.strokes(i))
         expected = str(pen.labels[i])
+        # Each stroke sends its own update; let the last one arrive before reading the answer.
+        page.wait_for_timeout(1500)
         try:
             page.get_by_test_id("stMetric").filter(has_text="Prediction").wait_for()
             page.wait_for_function(
