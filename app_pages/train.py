@@ -422,6 +422,7 @@ SOURCE_NAMES = {"mnist": "MNIST", "pen_digits": "pen-digit", "corrections": "cor
 PHASE_TEXT = {
     "starting": "Starting the training process…",
     "loading data": "Loading and preparing the data…",
+    "downloading data": "Downloading MNIST (first use on this machine)…",
     "evaluating": "Training done; testing on the 10,000 MNIST test images and the pen hold-out…",
     "saving": "Saving the run…",
     "done": "Finishing…",

@@ -52,6 +52,24 @@ IDX_LABELS_MAGIC = 2049
 DownloadProgress = Callable[[int, int | None, str], None]
 
 
+def terminal_progress(stream=None) -> DownloadProgress:
+    """A ``DownloadProgress`` that draws a one-line bar per file on a terminal (stderr by default)."""
+    import sys
+
+    stream = stream or sys.stderr
+
+    def show(done: int, total: int | None, name: str) -> None:
+        if total:
+            filled = int(30 * done / total)
+            line = f"\rdownloading {name} [{'#' * filled:<30}] {done / 2**20:.1f}/{total / 2**20:.1f} MB"
+        else:
+            line = f"\rdownloading {name} {done / 2**20:.1f} MB"
+        end = "\n" if total and done >= total else ""
+        print(line, end=end, file=stream, flush=True)
+
+    return show
+
+
 class DataError(RuntimeError):
     """The dataset could not be found, downloaded or read; the message says what to do."""
 

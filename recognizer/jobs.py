@@ -266,6 +266,11 @@ class FileProgress(TrainingHooks):
             _update_state(self.job_dir, status="running")
         self._write()
 
+    def on_download(self, done, total, name) -> None:
+        self.progress.update(phase="downloading data", download={"file": name, "done": done, "total": total})
+        if time.monotonic() - self.last_write >= PROGRESS_INTERVAL:
+            self._write()
+
     def on_train_begin(self, info) -> None:
         self.progress.update(
             epochs=info["epochs"],

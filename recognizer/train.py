@@ -155,6 +155,9 @@ class TrainingHooks:
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """After each epoch: loss, accuracy, val_loss, val_accuracy, learning_rate."""
 
+    def on_download(self, done: int, total: int | None, name: str) -> None:
+        """While MNIST downloads (first use on a machine): bytes done and total of file ``name``."""
+
     def on_phase(self, phase: str) -> None:
         """A coarse phase change: 'loading data', 'training', 'evaluating', 'saving'."""
 
@@ -379,7 +382,7 @@ def train(
         raise FileExistsError(f"run folder {final_dir} already exists")
 
     hooks.on_phase("loading data")
-    data = split_data(config, mnist if mnist is not None else load_mnist(data_dir))
+    data = split_data(config, mnist if mnist is not None else load_mnist(data_dir, progress=hooks.on_download))
     data = add_drawing_data(config, data, pen_path)
     keras.utils.set_random_seed(config.seed)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recognizer.data import DataError, load_mnist  # noqa: E402
+from recognizer.data import DataError, load_mnist, terminal_progress  # noqa: E402
 from recognizer.evaluate import classification_report  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.runs import ModelNotFoundError  # noqa: E402
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rec = load_recognizer(args.model)
-        _, (x_test, y_test) = load_mnist(args.data_dir)
+        _, (x_test, y_test) = load_mnist(args.data_dir, progress=terminal_progress())
     except (ModelNotFoundError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

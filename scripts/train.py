@@ -62,12 +62,18 @@ class ProgressBar(TrainingHooks):
     """One line per epoch, redrawn per batch, on stderr."""
 
     def __init__(self, stream=sys.stderr):
+        from recognizer.data import terminal_progress
+
         self.stream = stream
+        self._download_bar = terminal_progress(stream)
         self.epochs = self.steps = 0
         self.epoch_started = time.perf_counter()
 
     def on_phase(self, phase: str) -> None:
         print(f"[{phase}]", file=self.stream, flush=True)
+
+    def on_download(self, done, total, name) -> None:
+        self._download_bar(done, total, name)
 
     def on_train_begin(self, info) -> None:
         self.epochs, self.steps = info["epochs"], info["steps_per_epoch"]

@@ -493,3 +493,17 @@ def test_load_kaggle_csv_rejects_bad_files(tmp_path, header, rows, match):
 def test_load_kaggle_csv_missing_file(tmp_path):
     with pytest.raises(DataError, match="cannot read"):
         load_kaggle_csv(tmp_path / "nope.csv")
+
+
+def test_terminal_progress_draws_a_bar_and_ends_the_line():
+    import io
+
+    from recognizer.data import terminal_progress
+
+    out = io.StringIO()
+    show = terminal_progress(out)
+    show(512 * 1024, 2 * 2**20, "t10k-labels-idx1-ubyte.gz")
+    show(2 * 2**20, 2 * 2**20, "t10k-labels-idx1-ubyte.gz")
+    text = out.getvalue()
+    assert "[#######                       ] 0.5/2.0 MB" in text
+    assert text.endswith("] 2.0/2.0 MB\n")
