@@ -9,7 +9,8 @@ A run folder (``<runs dir>/<YYYYmmdd-HHMMSS>-<architecture>``) holds:
 - ``history.json``: per-epoch train/val loss and accuracy and the learning rate;
 - ``metrics.json``: test-set report (see ``recognizer.evaluate.classification_report``) plus
   training seconds, parameter count and model file size;
-- ``misclassified.json``: the test indices it gets wrong, with their probabilities.
+- ``misclassified.json``: the test indices it gets wrong, with their probabilities;
+- ``test_probabilities.npz``: the probabilities of all 10,000 test images (float16).
 
 The folder is assembled under a hidden temp name and renamed when complete, so a crashed or
 stopped run never shows up half-written. Progress goes to ``TrainingHooks`` (per batch and per
@@ -457,6 +458,8 @@ def train(
         write_json_atomic(tmp_dir / "history.json", _history_dict(history.history))
         write_json_atomic(tmp_dir / "metrics.json", metrics)
         write_json_atomic(tmp_dir / "misclassified.json", misclassified(data.y_test, proba))
+        # Every test probability, so analysis pages never re-run the model (float16: 200 KB).
+        np.savez_compressed(tmp_dir / "test_probabilities.npz", probabilities=proba.astype(np.float16))
         tmp_dir.rename(final_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -12,7 +12,14 @@ import tensorflow as tf
 from recognizer.augment import random_affine
 from recognizer.train import TrainConfig, TrainingHooks, split_data, train
 
-RUN_FILES = {"model.keras", "config.json", "history.json", "metrics.json", "misclassified.json"}
+RUN_FILES = {
+    "model.keras",
+    "config.json",
+    "history.json",
+    "metrics.json",
+    "misclassified.json",
+    "test_probabilities.npz",
+}
 
 
 class Recorder(TrainingHooks):
@@ -71,6 +78,10 @@ def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
     assert metrics["train_samples"] == 480 and metrics["val_samples"] == 120
     assert metrics["status"] == "finished"
 
+    with np.load(run_dir / "test_probabilities.npz") as saved:
+        proba = saved["probabilities"].astype(np.float32)
+    assert proba.shape == (200, 10)
+    assert np.mean(proba.argmax(axis=1) == tiny_mnist[1][1]) == pytest.approx(metrics["test_accuracy"])
     wrong = json.loads((run_dir / "misclassified.json").read_text())
     assert len(wrong["index"]) == metrics["error_count"]
     assert all(len(p) == 10 for p in wrong["probabilities"])
