@@ -422,7 +422,7 @@ def train(
     recognizer = Recognizer(model)
     proba = recognizer.predict_proba(data.x_test)
     report = classification_report(data.y_test, proba)
-    pen_report = _pen_holdout_report(recognizer, pen_path)
+    pen_report = pen_holdout_report(recognizer, pen_path)
 
     hooks.on_phase("saving")
     tmp_dir = runs_dir / f".{run_name}.partial"
@@ -475,7 +475,7 @@ def _inference_copy(model):
     return copy
 
 
-def _pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
+def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
     """How the model reads the held-out writers' pen digits drawn on the canvas (None: no data)."""
     from recognizer.pendigits import default_pen_digits_path, evaluate_drawings, load_pen_digits, writer_split
 

@@ -1,0 +1,257 @@
+"""recognizer.analysis: hand-checked metrics, cached probabilities, saliency, ensembles, reports."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from recognizer import analysis, paths
+
+# --- ROC -----------------------------------------------------------------------------------------
+
+
+def two_class(scores_for_1: list[float]) -> np.ndarray:
+    s = np.asarray(scores_for_1)
+    return np.column_stack([1 - s, s])
+
+
+def test_roc_perfect_separation_has_auc_one():
+    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.2, 0.8, 0.9]))
+    assert curves[1]["auc"] == pytest.approx(1.0)
+    assert curves[1]["fpr"][0] == 0.0 and curves[1]["tpr"][-1] == 1.0
+
+
+def test_roc_reversed_scores_have_auc_zero():
+    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.8, 0.9, 0.1, 0.2]))
+    assert curves[1]["auc"] == pytest.approx(0.0)
+
+
+def test_roc_hand_computed_three_quarters():
+    # Class 1 scores, descending: 0.8 (pos), 0.4 (neg), 0.3 (pos), 0.1 (neg).
+    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.4, 0.3, 0.8]))
+    assert curves[1]["fpr"] == pytest.approx([0, 0, 0.5, 0.5, 1])
+    assert curves[1]["tpr"] == pytest.approx([0, 0.5, 0.5, 1, 1])
+    assert curves[1]["auc"] == pytest.approx(0.75)
+    assert curves[0]["auc"] == pytest.approx(0.75)  # class 0's scores are the mirror image
+
+
+def test_roc_ties_cross_the_threshold_together():
+    curves = analysis.roc_curves(np.array([0, 1, 0, 1]), two_class([0.5, 0.5, 0.5, 0.5]))
+    assert curves[1]["fpr"] == [0.0, 1.0] and curves[1]["tpr"] == [0.0, 1.0]
+    assert curves[1]["auc"] == pytest.approx(0.5)
+
+
+def test_roc_absent_class_has_no_curve():
+    proba = np.array([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1]])
+    curves = analysis.roc_curves(np.array([0, 1]), proba)
+    assert curves[2] == {"fpr": [], "tpr": [], "auc": None}
+    assert curves[0]["auc"] == pytest.approx(1.0)
+
+
+# --- Calibration and confidence ------------------------------------------------------------------
+
+# Top-class confidences .4 (right), .45 (wrong), .9 (right), .8 (wrong), 1.0 (right).
+CALIBRATION_Y = np.array([0, 1, 0, 2, 2])
+CALIBRATION_P = np.array(
+    [[0.4, 0.3, 0.3], [0.45, 0.35, 0.2], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.0, 0.0, 1.0]],
+)
+
+
+def test_reliability_hand_computed():
+    result = analysis.reliability(CALIBRATION_Y, CALIBRATION_P, bins=2)
+    assert result["bin_edges"] == pytest.approx([0, 0.5, 1])
+    assert result["count"] == [2, 3]
+    assert result["confidence"] == pytest.approx([0.425, 0.9])
+    assert result["accuracy"] == pytest.approx([0.5, 2 / 3])
+    # 2/5 * |0.5 - 0.425| + 3/5 * |2/3 - 0.9|
+    assert result["ece"] == pytest.approx(0.17)
+
+
+def test_reliability_empty_bins_are_none():
+    result = analysis.reliability(CALIBRATION_Y, CALIBRATION_P, bins=4)
+    assert result["count"] == [0, 2, 0, 3]
+    assert result["confidence"][0] is None and result["accuracy"][2] is None
+    assert len(result["bin_edges"]) == 5
+
+
+def test_confidence_histogram_counts():
+    result = analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=2)
+    assert result["correct"] == [1, 2]
+    assert result["wrong"] == [1, 1]
+    default = analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P)
+    assert len(default["bin_edges"]) == 21 and sum(default["correct"]) + sum(default["wrong"]) == 5
+
+
+@pytest.mark.parametrize(
+    "y, proba",
+    [
+        (np.array([0, 1]), np.array([0.3, 0.7])),  # not 2-D
+        (np.array([0, 1, 1]), np.array([[0.3, 0.7], [0.6, 0.4]])),  # length mismatch
+        (np.array([0, 2]), np.array([[0.3, 0.7], [0.6, 0.4]])),  # label out of range
+        (np.array([0, 1]), np.array([[np.nan, 0.7], [0.6, 0.4]])),
+    ],
+)
+def test_metrics_reject_bad_input(y, proba):
+    with pytest.raises(ValueError):
+        analysis.roc_curves(y, proba)
+    with pytest.raises(ValueError):
+        analysis.reliability(y, proba)
+
+
+def test_bins_must_be_positive():
+    with pytest.raises(ValueError, match="bins"):
+        analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=0)
+
+
+# --- Test-set probabilities ----------------------------------------------------------------------
+
+
+def test_probabilities_read_from_the_run(tiny_run):
+    proba = analysis.test_probabilities(tiny_run)
+    with np.load(tiny_run / "test_probabilities.npz") as data:
+        expected = data["probabilities"]
+    assert proba.dtype == np.float32 and proba.shape == (200, 10)
+    np.testing.assert_array_equal(proba, expected.astype(np.float32))
+
+
+def test_probabilities_computed_once_then_cached(tiny_run, tmp_path, monkeypatch, mnist):
+    old_run = tmp_path / "old-run"
+    shutil.copytree(tiny_run, old_run)
+    (old_run / "test_probabilities.npz").unlink()
+
+    first = analysis.test_probabilities(old_run)
+    assert first.shape == (10_000, 10) and first.dtype == np.float32
+    cached = analysis.probabilities_cache_path(old_run)
+    assert cached.is_file() and cached.parent == paths.cache_dir() / "analysis"
+    assert not (old_run / "test_probabilities.npz").exists()  # a run folder is never written to
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the cached probabilities should have been read")
+
+    monkeypatch.setattr(analysis, "load_recognizer", must_not_load)
+    np.testing.assert_array_equal(analysis.test_probabilities(old_run), first)
+
+
+def test_probabilities_of_a_folder_without_model(tmp_path):
+    from recognizer.runs import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError):
+        analysis.test_probabilities(tmp_path)
+
+
+# --- Saliency, Grad-CAM, latency -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from recognizer import load_recognizer
+
+    return load_recognizer(paths.shipped_models_dir() / "deepcnn-drawings-v1")
+
+
+@pytest.fixture(scope="module")
+def a_one():
+    image = np.zeros((28, 28), np.float32)
+    image[5:23, 13:16] = 1.0  # a thick vertical bar: a "1"
+    return image
+
+
+def test_saliency_map_on_shipped_model(shipped, a_one):
+    saliency = analysis.saliency_map(shipped, a_one)
+    assert saliency.shape == (28, 28) and saliency.dtype == np.float32
+    assert saliency.min() >= 0 and saliency.max() == pytest.approx(1.0)
+
+
+def test_grad_cam_on_shipped_model(shipped, a_one):
+    cam = analysis.grad_cam(shipped, a_one)
+    assert cam is not None and cam.shape == (28, 28) and cam.dtype == np.float32
+    assert cam.min() >= 0 and cam.max() <= 1.0 + 1e-6
+
+
+def test_grad_cam_is_none_without_convolutions(a_one):
+    from recognizer.inference import Recognizer
+    from recognizer.models import build_model
+
+    assert analysis.grad_cam(Recognizer(build_model("mlp")), a_one) is None
+
+
+def test_saliency_rejects_a_wrong_shape(shipped):
+    with pytest.raises(ValueError, match="28, 28"):
+        analysis.saliency_map(shipped, np.zeros((28, 29), np.float32))
+
+
+def test_measure_latency_is_a_positive_float(shipped):
+    latency = analysis.measure_latency(shipped, calls=3)
+    assert isinstance(latency, float) and latency > 0
+    with pytest.raises(ValueError):
+        analysis.measure_latency(shipped, calls=0)
+
+
+# --- Ensembles -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ensemble_run(tiny_run, tiny_mnist, tmp_path):
+    members = []
+    for name in ("member-a", "member-b"):
+        members.append(tmp_path / name)
+        shutil.copytree(tiny_run, members[-1])
+    out_dir = tmp_path / "runs"
+    return analysis.build_ensemble(members, out_dir, "ens-test", mnist=tiny_mnist, pen_holdout=False)
+
+
+def test_ensemble_of_identical_members_matches_the_member(ensemble_run, tiny_run, tiny_mnist):
+    from recognizer import load_recognizer
+    from recognizer.storage import read_json
+
+    _, (x_test, _) = tiny_mnist
+    ensemble, member = load_recognizer(ensemble_run), load_recognizer(tiny_run)
+    np.testing.assert_allclose(ensemble.predict_proba(x_test), member.predict_proba(x_test), atol=1e-5)
+
+    metrics = read_json(ensemble_run / "metrics.json")
+    assert metrics["test_accuracy"] == read_json(tiny_run / "metrics.json")["test_accuracy"]
+    assert metrics["architecture"] == "ensemble" and metrics["status"] == "finished"
+    assert metrics["made_by"] == "recognizer.analysis.build_ensemble" and metrics["model"] == "ens-test"
+    assert read_json(ensemble_run / "config.json")["members"] == ["member-a", "member-b"]
+    assert analysis.test_probabilities(ensemble_run).shape == (200, 10)
+    assert not list(ensemble_run.parent.glob(".*"))  # no temp folder left behind
+
+
+def test_ensemble_is_listed_and_activatable(ensemble_run):
+    from recognizer.runs import active_model_dir, list_runs, set_active
+
+    rows = {row["name"]: row for row in list_runs(ensemble_run.parent)}
+    assert rows["ens-test"]["architecture"] == "ensemble"
+    set_active(ensemble_run)
+    assert active_model_dir() == ensemble_run.resolve()
+
+
+def test_ensemble_rejects_bad_requests(ensemble_run, tiny_run, tiny_mnist):
+    with pytest.raises(ValueError, match="at least 2"):
+        analysis.build_ensemble([tiny_run], ensemble_run.parent, "solo", mnist=tiny_mnist)
+    with pytest.raises(FileExistsError):
+        analysis.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "ens-test", mnist=tiny_mnist)
+    with pytest.raises(ValueError, match="run name"):
+        analysis.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "../escape", mnist=tiny_mnist)
+    with pytest.raises(ValueError, match="models/"):
+        analysis.build_ensemble([tiny_run, tiny_run], paths.shipped_models_dir(), "x", mnist=tiny_mnist)
+
+
+# --- HTML report ---------------------------------------------------------------------------------
+
+
+def test_html_report_is_standalone(tiny_run):
+    report = analysis.html_report(tiny_run)
+    assert report.lstrip().startswith("<!DOCTYPE html>") and "<html" in report
+    assert "tiny-lenet5" in report and "plotly" in report
+    assert report.count("Plotly.newPlot") >= 4  # loss, accuracy, confusion matrix, reliability
+    assert "Reliability diagram" in report and "Precision" in report
+
+
+def test_html_report_of_an_ensemble_without_history(ensemble_run, tiny_mnist):
+    _, (_, y_test) = tiny_mnist
+    report = analysis.html_report(ensemble_run, y_true=y_test)
+    assert "ens-test" in report and "No training history" in report
+    assert "Reliability diagram" in report
