@@ -13,6 +13,7 @@ page = st.navigation(
     [
         st.Page("app_pages/draw.py", title="Draw", icon="✏️", default=True),
         st.Page("app_pages/train.py", title="Train", icon="🏋️"),
+        st.Page("app_pages/explore.py", title="Explore", icon="🔎"),
     ]
 )
 sidebar(active_recognizer())

@@ -88,3 +88,15 @@ def duration_text(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def recognizer_at(run_dir) -> Recognizer | None:
+    """The model of one run folder, loaded once per process like the active one; None (with an error) if unloadable."""
+    from recognizer.runs import MODEL_FILE
+
+    try:
+        stamp = (Path(run_dir) / MODEL_FILE).stat().st_mtime
+        return _load(str(run_dir), stamp)
+    except (ModelNotFoundError, OSError, ValueError) as exc:
+        st.error(f"The model in {Path(run_dir).name} could not be loaded: {exc}")
+        return None

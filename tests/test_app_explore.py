@@ -1,0 +1,166 @@
+"""The Explore page (AppTest, no browser): run view, confusion cell samples, saliency, compare and data.
+
+Needs MNIST (DIGITS_DATA_DIR) for the sample grids and the Data section. Only
+``test_test_probabilities_are_computed_on_request`` runs a model on the 10,000 test images.
+Clicking a heatmap cell in a real browser is a browser test; here the cell is set in session state,
+which is where the page keeps the clicked cell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from recognizer.runs import active_model_dir
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+OTHER_RUN = "deepcnn-mnist-v1"
+
+
+def open_explore_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("app_pages/explore.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def trace_types(at: AppTest) -> list[set[str]]:
+    return [{trace.get("type", "scatter") for trace in fig["data"]} for fig in figures(at)]
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([s.value for s in at.subheader] + [c.value for c in at.caption] + [i.value for i in at.info])
+
+
+def show_cell(at: AppTest, true: int, pred: int) -> AppTest:
+    # What a click on the heatmap's cell stores (see confusion_section).
+    at.session_state["explore_cell"] = {"run": at.selectbox(key="explore_run").value, "true": true, "pred": pred}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opens_on_the_active_model_with_curves_confusion_matrix_and_per_class_table(mnist):
+    at = open_explore_page()
+    assert at.selectbox(key="explore_run").value == active_model_dir().name
+    assert not at.error
+    types = trace_types(at)
+    assert {"scatter"} in types  # learning curves
+    assert any("heatmap" in t for t in types)  # the confusion matrix (with its clickable markers)
+    curves = figures(at)[types.index({"scatter"})]
+    assert {t["name"] for t in curves["data"]} >= {"train", "validation", "learning rate"}
+    per_class = at.dataframe[1].value
+    assert list(per_class["digit"]) == list(range(10))
+    assert {"precision", "recall", "f1", "support"} <= set(per_class.columns)
+    assert len(at.dataframe[0].value) > 0  # top confusions
+    assert at.download_button(key="explore_report")  # the HTML report
+
+
+def test_confusion_matrix_toggles_to_row_normalised(mnist):
+    at = open_explore_page()
+    at.segmented_control(key="explore_cm_mode").set_value("Row-normalised").run()
+    assert not at.exception, at.exception
+    heatmap = next(f for f in figures(at) if f["data"][0]["type"] == "heatmap")
+    assert any(cell.endswith("%") for row in heatmap["data"][0]["text"] for cell in row if cell)
+
+
+def test_an_off_diagonal_cell_shows_its_misclassified_samples_with_probabilities(mnist):
+    at = show_cell(open_explore_page(), 9, 4)
+    assert any(s.value.startswith("True 9, predicted 4") for s in at.subheader)
+    assert len(at.image) >= 1
+    bars = [t for t in trace_types(at) if t == {"bar"}]
+    assert len(bars) == len(at.image)  # one probability chart per sample
+    at.button(key="explore_cell_close").click().run()
+    assert not any(s.value.startswith("True 9") for s in at.subheader)
+
+
+def test_a_diagonal_cell_shows_correct_samples(mnist):
+    at = show_cell(open_explore_page(), 3, 3)
+    assert any(s.value.startswith("True 3, predicted 3") for s in at.subheader)
+    assert len(at.image) == 8
+    assert not at.exception
+
+
+def test_another_run_can_be_selected(mnist):
+    at = open_explore_page()
+    at.selectbox(key="explore_run").set_value(OTHER_RUN).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert at.selectbox(key="explore_run").value == OTHER_RUN
+    assert any("heatmap" in t for t in trace_types(at))
+    assert list(at.dataframe[1].value["digit"]) == list(range(10))
+
+
+def test_test_probabilities_are_computed_on_request(mnist):
+    at = open_explore_page()
+    if not (active_model_dir() / "test_probabilities.npz").is_file():  # a run trained since saves its own
+        assert len(at.get("plotly_chart")) == 2  # opening the page never evaluates the test set
+        at.button(key="explore_compute_proba").click().run()
+    assert not at.exception, at.exception
+    titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+    assert "One-vs-rest ROC" in titles
+    assert any(t.startswith("Reliability (ECE") for t in titles)
+    assert "Confidence of the answers" in titles
+    roc = figures(at)[titles.index("One-vs-rest ROC")]
+    assert sum("AUC" in t.get("name", "") for t in roc["data"]) == 10
+    # Now a diagonal cell has probability bars too, the least sure answers first.
+    at = show_cell(at, 3, 3)
+    assert "least confident" in texts(at)
+
+
+def test_saliency_section_explains_a_test_sample(mnist):
+    at = open_explore_page()
+    at.segmented_control(key="explore_section").set_value("Saliency").run()
+    at.number_input(key="explore_saliency_index").set_value(7).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    overlay = [f for f in figures(at) if [t["type"] for t in f["data"]] == ["heatmap", "heatmap"]]
+    assert overlay and overlay[0]["layout"]["title"]["text"] == "Gradient saliency"
+    at.segmented_control(key="explore_saliency_method").set_value("Grad-CAM").run()
+    assert not at.exception, at.exception
+    assert "Draw page does not share" in texts(at)
+
+
+def test_data_section_renders(mnist):
+    at = open_explore_page()
+    at.segmented_control(key="explore_section").set_value("Data").run()
+    assert not at.exception, at.exception
+    assert not at.error
+    headers = [s.value for s in at.subheader]
+    for header in ("Class distribution", "Pixel intensities", "Samples per class", "Mean image per class"):
+        assert header in headers
+    assert "Augmentation preview" in headers
+    assert len(at.image) == 3  # samples grid, mean images, augmentation draws
+    classes = next(f for f in figures(at) if len(f["data"]) == 2)
+    assert [t["name"] for t in classes["data"]] == ["train", "test"]
+
+
+@pytest.mark.parametrize("runs", [["deepcnn-mnist-v1", "deepcnn-drawings-v1"]])
+def test_compare_two_shipped_runs_shows_both_in_a_table(mnist, runs):
+    at = open_explore_page()
+    at.segmented_control(key="explore_section").set_value("Compare").run()
+    assert "Pick two or more" in texts(at)
+    at.multiselect(key="explore_compare").set_value(runs).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == runs
+    assert table["latency (ms/image)"].notna().all()
+    assert len(at.get("plotly_chart")) == 6
+    assert at.button(key="explore_build")
+
+
+def test_ensemble_name_is_checked_before_building(mnist):
+    at = open_explore_page()
+    at.segmented_control(key="explore_section").set_value("Compare").run()
+    at.multiselect(key="explore_compare").set_value(["deepcnn-mnist-v1", "deepcnn-drawings-v1"]).run()
+    at.text_input(key="explore_ensemble_name").set_value("bad name/..").run()
+    at.button(key="explore_build").click().run()
+    assert not at.exception, at.exception
+    assert any("letters, digits" in e.value for e in at.error)
