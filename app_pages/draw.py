@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app_pages.shared import active_recognizer, enlarged, probability_chart
+from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, probability_chart
 from recognizer.feedback import FeedbackStore
 from recognizer.preprocess import decode_image, ink_from_image
 
@@ -117,6 +117,7 @@ if mode == "One digit":
         if prediction is None:
             st.info("Draw a digit on the canvas: the answer appears after each stroke.")
         else:
+            st.session_state[LAST_DRAWING_KEY] = prediction.input
             show_answer(prediction)
             correction_form(prediction, "digit")
 

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app_pages.shared import duration_text, enlarged, probability_chart, recognizer_at
+from app_pages.shared import LAST_DRAWING_KEY, duration_text, enlarged, probability_chart, recognizer_at
 from recognizer import paths
 from recognizer.data import DataError, find_mnist_dir, load_mnist
 from recognizer.runs import ModelNotFoundError, list_runs, set_active
@@ -635,26 +635,31 @@ def run_view(runs: list[dict]) -> None:
 def saliency_view(runs: list[dict]) -> None:
     run = pick_run(runs)
     st.caption(
-        "Explains MNIST test samples (pick one here, or press *Explain* under a sample of the confusion matrix). "
-        "The Draw page does not share its drawing with this page yet."
+        "Explains an MNIST test sample (pick one here, or press *Explain* under a sample of the confusion "
+        "matrix) or your latest drawing on the Draw page."
     )
     if analysis is None:
         st.info(COMING)
         return
-    data = mnist_test()
-    if data is None:
-        st.warning("The MNIST test images are not at hand (set DIGITS_DATA_DIR to the MNIST folder).")
-        return
-    x_test, y_test = data
+    sources = ["MNIST test sample"] + (["My latest drawing"] if LAST_DRAWING_KEY in ss else [])
+    source = st.segmented_control("Explain", sources, default=sources[0], key="explore_saliency_source")
     a, b = st.columns(2)
-    index = a.number_input("MNIST test index", 0, len(x_test) - 1, key=SALIENCY_INDEX_KEY, step=1)
+    if source == "My latest drawing":
+        image, caption = np.asarray(ss[LAST_DRAWING_KEY], dtype=np.float32), "your latest drawing, as the model saw it"
+    else:
+        data = mnist_test()
+        if data is None:
+            st.warning("The MNIST test images are not at hand (set DIGITS_DATA_DIR to the MNIST folder).")
+            return
+        x_test, y_test = data
+        index = int(a.number_input("MNIST test index", 0, len(x_test) - 1, key=SALIENCY_INDEX_KEY, step=1))
+        image, caption = x_test[index] / 255, f"test #{index}: true {int(y_test[index])}"
     method = b.segmented_control(
         "Method", ["Gradient saliency", "Grad-CAM"], default="Gradient saliency", key="explore_saliency_method"
     )
     rec = recognizer_at(run["path"])
     if rec is None:
         return
-    image = x_test[int(index)] / 255
     proba = rec.predict_proba(image[None])[0]
     if method == "Grad-CAM":
         heat = analysis.grad_cam(rec, image)
@@ -665,7 +670,7 @@ def saliency_view(runs: list[dict]) -> None:
         heat = analysis.saliency_map(rec, image)
     cols = st.columns([1, 1, 2])
     with cols[0]:
-        st.image(enlarged(image, 6), caption=f"test #{int(index)}: true {int(y_test[int(index)])}", width=200)
+        st.image(enlarged(image, 6), caption=caption, width=200)
     with cols[1]:
         st.plotly_chart(overlay_figure(image, np.asarray(heat), method), key="explore_overlay")
     with cols[2]:

@@ -9,6 +9,9 @@ import streamlit as st
 from recognizer import Recognizer, load_recognizer
 from recognizer.runs import ModelNotFoundError, active_model_dir
 
+# Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
+LAST_DRAWING_KEY = "last_drawing"
+
 
 @st.cache_resource(show_spinner="Loading the model…")
 def _load(model_dir: str, stamp: float) -> Recognizer:

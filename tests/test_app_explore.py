@@ -125,7 +125,22 @@ def test_saliency_section_explains_a_test_sample(mnist):
     assert overlay and overlay[0]["layout"]["title"]["text"] == "Gradient saliency"
     at.segmented_control(key="explore_saliency_method").set_value("Grad-CAM").run()
     assert not at.exception, at.exception
-    assert "Draw page does not share" in texts(at)
+    assert at.segmented_control(key="explore_saliency_source").options == ["MNIST test sample"]
+
+
+def test_saliency_explains_the_latest_drawing(mnist):
+    import numpy as np
+
+    from app_pages.shared import LAST_DRAWING_KEY
+
+    at = open_explore_page()
+    drawing = np.zeros((28, 28), np.float32)
+    drawing[4:24, 13:16] = 1.0  # a one, as the Draw page would leave it
+    at.session_state[LAST_DRAWING_KEY] = drawing
+    at.segmented_control(key="explore_section").set_value("Saliency").run()
+    at.segmented_control(key="explore_saliency_source").set_value("My latest drawing").run()
+    assert not at.exception, at.exception
+    assert any("reads a 1" in m.value for m in at.markdown)
 
 
 def test_data_section_renders(mnist):
