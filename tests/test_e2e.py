@@ -250,3 +250,28 @@ def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url):
         except Exception:
             page.keyboard.press("Escape")
     assert option.is_visible(), page.get_by_role("option").all_inner_texts()
+
+
+def test_clicking_a_confusion_cell_shows_its_samples(page, app_url):
+    import json
+
+    from recognizer.runs import active_model_dir
+
+    run = active_model_dir()
+    worst = json.loads((run / "metrics.json").read_text())["top_confusions"][0]
+    true, predicted, count = worst["true"], worst["predicted"], worst["count"]
+    page.goto(f"{app_url}/explore")
+    page.get_by_text("Click a cell to see its test samples").wait_for()
+    chart = page.locator(f".st-key-explore_cm_{run.name} .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    # Axes run 0..9 left to right (predicted) and top to bottom (true).
+    x = area["x"] + (predicted + 0.5) / 10 * area["width"]
+    y = area["y"] + (true + 0.5) / 10 * area["height"]
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    heading = page.get_by_text(f"True {true}, predicted {predicted}: {count} test samples")
+    heading.wait_for()
+    grid_images = page.get_by_test_id("stImage")
+    grid_images.first.wait_for()
+    assert grid_images.count() >= min(count, 8)
