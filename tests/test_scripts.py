@@ -81,9 +81,39 @@ def test_predict_cli_explains_a_bad_csv(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("script", ["train", "evaluate", "predict", "benchmark"])
+@pytest.mark.parametrize("script", ["train", "evaluate", "predict", "benchmark", "compare"])
 def test_scripts_have_help(script, capsys):
     with pytest.raises(SystemExit) as exit_info:
         load_script(script).main(["--help"])
     assert exit_info.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, capsys):
+    import shutil
+
+    other = tmp_path / "tiny-copy"
+    shutil.copytree(tiny_run, other)
+    code = load_script("compare").main(
+        [
+            str(tiny_run),
+            str(other),
+            "--ensemble",
+            "pair",
+            "--ensemble-dir",
+            str(tmp_path / "out"),
+            "--latency-calls",
+            "5",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [r.split("|")[1].strip() for r in rows] == ["tiny-lenet5", "tiny-copy", "pair"]
+    assert "ensemble" in rows[2]
+    assert (tmp_path / "out" / "pair" / "model.keras").is_file()
+
+
+def test_compare_cli_explains_a_missing_run(tmp_path, capsys):
+    assert load_script("compare").main([str(tmp_path / "nope"), "--latency-calls", "5"]) == 1
+    assert "error:" in capsys.readouterr().err

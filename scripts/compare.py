@@ -1,0 +1,80 @@
+"""Compare runs side by side, optionally with an ensemble of them, as a Markdown table.
+
+    python scripts/compare.py models/deepcnn-mnist-v1 models/deepcnn-drawings-v1
+    python scripts/compare.py RUN_A RUN_B RUN_C --ensemble ensemble-abc --ensemble-dir ~/runs
+
+Columns: MNIST test accuracy, accuracy on the held-out writers' pen digits drawn on the canvas,
+parameters, model file size, training time and the median latency of one image (ms). With
+``--ensemble NAME`` the runs' probabilities are averaged into a new run folder in
+``--ensemble-dir`` (default: the user's runs folder), which can then be activated like any run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from recognizer import paths  # noqa: E402
+from recognizer.analysis import build_ensemble, measure_latency  # noqa: E402
+from recognizer.inference import load_recognizer  # noqa: E402
+from recognizer.runs import ModelNotFoundError  # noqa: E402
+from recognizer.storage import read_json  # noqa: E402
+
+
+def run_row(run_dir: Path, latency_calls: int) -> dict:
+    metrics = read_json(run_dir / "metrics.json")
+    return {
+        "run": run_dir.name,
+        "architecture": metrics.get("architecture", "?"),
+        "mnist": metrics.get("test_accuracy"),
+        "pen": metrics.get("pen_holdout_accuracy"),
+        "parameters": metrics.get("parameter_count"),
+        "mb": (metrics.get("model_file_bytes") or 0) / 2**20,
+        "seconds": metrics.get("training_seconds"),
+        "latency_ms": measure_latency(load_recognizer(run_dir), calls=latency_calls),
+    }
+
+
+def markdown_table(rows: list[dict]) -> str:
+    def pct(value):
+        return "–" if value is None else f"{value:.2%}"
+
+    lines = [
+        "| run | architecture | MNIST test | pen hold-out | parameters | size (MB) | training (s) | latency (ms) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        seconds = "–" if r["seconds"] is None else f"{r['seconds']:.0f}"
+        lines.append(
+            f"| {r['run']} | {r['architecture']} | {pct(r['mnist'])} | {pct(r['pen'])} | {r['parameters']:,} "
+            f"| {r['mb']:.1f} | {seconds} | {r['latency_ms']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders")
+    parser.add_argument("--ensemble", default=None, help="also build an ensemble of the runs under this name")
+    parser.add_argument("--ensemble-dir", type=Path, default=None, help="where the ensemble goes (default: user runs)")
+    parser.add_argument("--latency-calls", type=int, default=200)
+    args = parser.parse_args(argv)
+    runs = list(args.runs)
+    try:
+        if args.ensemble:
+            if len(runs) < 2:
+                parser.error("an ensemble needs two or more runs")
+            runs.append(build_ensemble(runs, args.ensemble_dir or paths.runs_dir(), args.ensemble))
+        rows = [run_row(r, args.latency_calls) for r in runs]
+    except (ModelNotFoundError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(markdown_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
