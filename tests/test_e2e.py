@@ -273,5 +273,7 @@ def test_clicking_a_confusion_cell_shows_its_samples(page, app_url):
     heading = page.get_by_text(f"True {true}, predicted {predicted}: {count} test samples")
     heading.wait_for()
     grid_images = page.get_by_test_id("stImage")
-    grid_images.first.wait_for()
+    deadline = time.monotonic() + 30  # the grid's images arrive one by one
+    while grid_images.count() < min(count, 8) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
     assert grid_images.count() >= min(count, 8)
