@@ -17,9 +17,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from app_pages.shared import LAST_DRAWING_KEY, duration_text, enlarged, probability_chart, recognizer_at
+from app_pages.shared import (
+    LAST_DRAWING_KEY,
+    duration_text,
+    enlarged,
+    learning_curves_figure,
+    probability_chart,
+    recognizer_at,
+)
 from recognizer import paths
 from recognizer.data import DataError, find_mnist_dir, load_mnist
 from recognizer.runs import ModelNotFoundError, list_runs, set_active
@@ -149,63 +155,6 @@ def _report(run_dir: str, stamp: float) -> str:
 # ---------------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------------
-
-
-def curves_figure(history: dict) -> go.Figure:
-    """Loss and accuracy per epoch (train vs validation), the learning rate on a second axis."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("Loss", "Accuracy"),
-        horizontal_spacing=0.12,
-        specs=[[{"secondary_y": True}, {"secondary_y": False}]],
-    )
-    epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
-    series = [
-        ("loss", "train", "#1f77b4", "solid", 1),
-        ("val_loss", "validation", "#e4572e", "dash", 1),
-        ("accuracy", "train", "#1f77b4", "solid", 2),
-        ("val_accuracy", "validation", "#e4572e", "dash", 2),
-    ]
-    for metric, name, color, dash, col in series:
-        ys = history.get(metric)
-        if not ys:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=ys,
-                name=name,
-                mode="lines+markers",
-                line=dict(color=color, dash=dash),
-                legendgroup=name,
-                showlegend=col == 1,
-                hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-            secondary_y=False if col == 1 else None,
-        )
-    lr = history.get("learning_rate")
-    if lr:
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=lr,
-                name="learning rate",
-                mode="lines",
-                line=dict(color="#9aa5b1", dash="dot"),
-                hovertemplate="epoch %{x}<br>learning rate: %{y:.2e}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-            secondary_y=True,
-        )
-        fig.update_yaxes(row=1, col=1, secondary_y=True, showgrid=False, rangemode="tozero")
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return fig
 
 
 def confusion_figure(cm: np.ndarray, normalised: bool) -> go.Figure:
@@ -473,7 +422,7 @@ def learning_curves(run: dict) -> None:
     if not isinstance(history, dict) or not history.get("loss"):
         st.info("This run has no learning curves (history.json is missing or empty).")
         return
-    st.plotly_chart(curves_figure(history), width="stretch", key="explore_curves")
+    st.plotly_chart(learning_curves_figure(history), width="stretch", key="explore_curves")
 
 
 def confusion_section(run: dict, metrics: dict) -> None:

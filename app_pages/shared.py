@@ -103,3 +103,66 @@ def recognizer_at(run_dir) -> Recognizer | None:
     except (ModelNotFoundError, OSError, ValueError) as exc:
         st.error(f"The model in {Path(run_dir).name} could not be loaded: {exc}")
         return None
+
+
+def learning_curves_figure(history: dict):
+    """Loss and accuracy per epoch (train vs validation), the learning rate on a second axis.
+
+    ``history`` is a run's history.json: lists per key (loss, val_loss, accuracy, ...).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Loss", "Accuracy"),
+        horizontal_spacing=0.12,
+        specs=[[{"secondary_y": True}, {"secondary_y": False}]],
+    )
+    epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
+    series = [
+        ("loss", "train", "#1f77b4", "solid", 1),
+        ("val_loss", "validation", "#e4572e", "dash", 1),
+        ("accuracy", "train", "#1f77b4", "solid", 2),
+        ("val_accuracy", "validation", "#e4572e", "dash", 2),
+    ]
+    for metric, name, color, dash, col in series:
+        ys = history.get(metric)
+        if not ys or all(y is None for y in ys):  # no validation split: no validation curves
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=ys,
+                name=name,
+                mode="lines+markers",
+                line=dict(color=color, dash=dash),
+                legendgroup=name,
+                showlegend=col == 1,
+                hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+            secondary_y=False if col == 1 else None,
+        )
+    lr = history.get("learning_rate")
+    if lr:
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=lr,
+                name="learning rate",
+                mode="lines",
+                line=dict(color="#9aa5b1", dash="dot"),
+                hovertemplate="epoch %{x}<br>learning rate: %{y:.2e}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+            secondary_y=True,
+        )
+        fig.update_yaxes(row=1, col=1, secondary_y=True, showgrid=False, rangemode="tozero")
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(tickformat=".1%", row=1, col=2)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig

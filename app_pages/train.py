@@ -11,11 +11,9 @@ import dataclasses
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from app_pages.shared import duration_text
+from app_pages.shared import duration_text, learning_curves_figure
 from recognizer import jobs, paths
 from recognizer.data import DataError, find_mnist_dir
 from recognizer.feedback import FeedbackStore
@@ -371,38 +369,12 @@ def page_problems(config: TrainConfig, pen_available: tuple[int, int] | str) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-def learning_curves(history: list[dict]) -> go.Figure:
-    """Train vs validation loss and accuracy per epoch, side by side."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
-    epochs = [h["epoch"] for h in history]
-    series = [
-        ("loss", "train", "#1f77b4", "solid", 1),
-        ("val_loss", "validation", "#e4572e", "dash", 1),
-        ("accuracy", "train", "#1f77b4", "solid", 2),
-        ("val_accuracy", "validation", "#e4572e", "dash", 2),
-    ]
-    for metric, name, color, dash, col in series:
-        ys = [h.get(metric) for h in history]
-        if all(y is None for y in ys):
-            continue  # no validation split: no validation curves
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=ys,
-                name=name,
-                mode="lines+markers",
-                line=dict(color=color, dash=dash),
-                legendgroup=name,
-                showlegend=col == 1,
-                hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-        )
-    fig.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 20 else None)
-    fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return fig
+def learning_curves(history: list[dict]):
+    """The shared learning-curve figure, from a job's per-epoch progress records."""
+    keys = ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate")
+    return learning_curves_figure(
+        {"epoch": [h["epoch"] for h in history], **{k: [h.get(k) for h in history] for k in keys}}
+    )
 
 
 def _job_config(job_dir: Path) -> TrainConfig | None:
