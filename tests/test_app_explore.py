@@ -75,8 +75,9 @@ def test_an_off_diagonal_cell_shows_its_misclassified_samples_with_probabilities
     at = show_cell(open_explore_page(), 9, 4)
     assert any(s.value.startswith("True 9, predicted 4") for s in at.subheader)
     assert len(at.image) >= 1
-    bars = [t for t in trace_types(at) if t == {"bar"}]
-    assert len(bars) == len(at.image)  # one probability chart per sample
+    # One probability chart (horizontal bars over the ten digits) per sample.
+    bars = [f for f in figures(at) if [(t["type"], t.get("orientation")) for t in f["data"]] == [("bar", "h")]]
+    assert len(bars) == len(at.image)
     at.button(key="explore_cell_close").click().run()
     assert not any(s.value.startswith("True 9") for s in at.subheader)
 
@@ -98,11 +99,19 @@ def test_another_run_can_be_selected(mnist):
     assert list(at.dataframe[1].value["digit"]) == list(range(10))
 
 
-def test_test_probabilities_are_computed_on_request(mnist):
+def test_test_probabilities_are_computed_on_request(mnist, tiny_run, isolated_user_dirs):
+    import shutil
+
+    from recognizer.runs import set_active
+
+    # A run without saved test probabilities (as runs from before they were saved).
+    run = isolated_user_dirs / "runs" / "old-run"
+    shutil.copytree(tiny_run, run)
+    (run / "test_probabilities.npz").unlink()
+    set_active(run)
     at = open_explore_page()
-    if not (active_model_dir() / "test_probabilities.npz").is_file():  # a run trained since saves its own
-        assert len(at.get("plotly_chart")) == 2  # opening the page never evaluates the test set
-        at.button(key="explore_compute_proba").click().run()
+    assert len(at.get("plotly_chart")) == 2  # opening the page never evaluates the test set
+    at.button(key="explore_compute_proba").click().run()
     assert not at.exception, at.exception
     titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
     assert "One-vs-rest ROC" in titles
