@@ -19,13 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from recognizer.negatives import NOT_DIGIT
 from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
-from recognizer.segment import digit_masks
+from recognizer.segment import read_digits
 from recognizer.storage import read_json
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
 _MAX_BATCH = 1024
+NUM_CLASSES_WITH_NOT_DIGIT = NOT_DIGIT + 1
+# A drawing is "one digit" when the model gives "not one digit" less than half its probability.
+IS_DIGIT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,14 @@ class Prediction:
     probabilities: np.ndarray = field(repr=False)  # (10,), sums to 1
     input: np.ndarray = field(repr=False)  # (28, 28) float32 0..1, what the model saw
     box: tuple[int, int, int, int]  # x, y, w, h of the digit in the source image
+    # How likely the ink is one digit at all (not a letter, a scribble or several digits); 1.0
+    # from a model that has no "not a digit" class.
+    digit_probability: float = 1.0
+
+    @property
+    def is_digit(self) -> bool:
+        """False when the model finds the ink is not one digit (``digit_probability`` < 0.5)."""
+        return self.digit_probability >= IS_DIGIT_THRESHOLD
 
     def top(self, k: int = 2) -> list[tuple[int, float]]:
         """The ``k`` likeliest digits with their probabilities, likeliest first."""
@@ -58,14 +70,32 @@ class Recognizer:
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
         )
-        self._forward(tf.zeros([1, 28, 28, 1]))  # trace now, not on the first user's request
+        # Trace now, not on the first user's request.
+        self._classes = int(self._forward(tf.zeros([1, 28, 28, 1])).shape[-1])
 
     @property
     def name(self) -> str:
         return self.run_dir.name if self.run_dir else self.model.name
 
+    @property
+    def knows_not_digit(self) -> bool:
+        """True for a model with the 11th class "not one digit" (``recognizer.negatives``)."""
+        return self._classes == NUM_CLASSES_WITH_NOT_DIGIT
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, 10) for MNIST-format images (see ``to_model_input``)."""
+        """Digit probabilities (N, 10) for MNIST-format images (see ``to_model_input``).
+
+        A model with the class "not one digit" answers which digit *if* it is one: its ten digit
+        probabilities renormalised. ``predict_digit_probability`` gives the rest.
+        """
+        return split_not_digit(self.predict_scores(images))[0]
+
+    def predict_digit_probability(self, images: np.ndarray) -> np.ndarray:
+        """(N,) probability that each image is one digit at all (all 1 without that class)."""
+        return split_not_digit(self.predict_scores(images))[1]
+
+    def predict_scores(self, images: np.ndarray) -> np.ndarray:
+        """The model's raw output (N, 10 or 11): softmax over digits (and "not one digit")."""
         x = to_model_input(images)
         if len(x) <= _MAX_BATCH:
             return self._forward(x).numpy()
@@ -96,18 +126,35 @@ class Recognizer:
         return self._read_ink(ink_from_photo(image))
 
     def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
-        prepared = [normalize_digit(digit_ink) for digit_ink, _ in digit_masks(ink)]
-        return [p for p in self._predict_prepared(prepared) if p is not None]
+        pieces = read_digits(ink, self.predict_scores)
+        if not pieces:
+            return []
+        proba, is_digit = split_not_digit(np.stack([p.scores for p in pieces]))
+        return [
+            Prediction(int(pr.argmax()), float(pr.max()), pr, piece.image, piece.box, float(d))
+            for piece, pr, d in zip(pieces, proba, is_digit, strict=True)
+        ]
 
     def _predict_prepared(self, prepared: list) -> list[Prediction | None]:
         ready = [p for p in prepared if p is not None]
         if not ready:
             return [None] * len(prepared)
-        proba = self.predict_proba(np.stack([img for img, _ in ready]))
+        proba, is_digit = split_not_digit(self.predict_scores(np.stack([img for img, _ in ready])))
         answers = iter(
-            Prediction(int(p.argmax()), float(p.max()), p, img, box) for p, (img, box) in zip(proba, ready, strict=True)
+            Prediction(int(p.argmax()), float(p.max()), p, img, box, float(d))
+            for p, d, (img, box) in zip(proba, is_digit, ready, strict=True)
         )
         return [None if p is None else next(answers) for p in prepared]
+
+
+def split_not_digit(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw model output (N, 10 or 11) -> (digit probabilities (N, 10) summing to 1, P(one digit) (N,))."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.shape[-1] != NUM_CLASSES_WITH_NOT_DIGIT:
+        return scores, np.ones(len(scores), np.float32)
+    digits = scores[:, :NOT_DIGIT]
+    total = digits.sum(axis=1, keepdims=True)
+    return digits / np.maximum(total, 1e-12), np.clip(1.0 - scores[:, NOT_DIGIT], 0.0, 1.0)
 
 
 def _read_optional(run_dir: Path | None, name: str) -> dict:

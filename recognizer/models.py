@@ -1,7 +1,8 @@
 """Named, pure model builders: ``build_model(name) -> keras.Model`` (uncompiled).
 
 Every model takes float32 images (N, 28, 28, 1) scaled to 0..1, ink bright on dark (see
-``recognizer.preprocess.to_model_input``), and ends in a 10-way softmax.
+``recognizer.preprocess.to_model_input``), and ends in a 10-way softmax (11-way with the class
+"not one digit", see ``recognizer.negatives``).
 
     >>> from recognizer.models import build_model, MODELS
     >>> sorted(MODELS)
@@ -33,10 +34,10 @@ NUM_CLASSES = 10
 class ModelSpec:
     name: str
     description: str
-    builder: Callable[[], keras.Model]
+    builder: Callable[[int], keras.Model]
 
 
-def _mlp() -> keras.Model:
+def _mlp(num_classes: int = NUM_CLASSES) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
@@ -45,13 +46,13 @@ def _mlp() -> keras.Model:
             layers.Dropout(0.2),
             layers.Dense(512, activation="relu"),
             layers.Dropout(0.2),
-            layers.Dense(NUM_CLASSES, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax"),
         ],
         name="mlp",
     )
 
 
-def _lenet5() -> keras.Model:
+def _lenet5(num_classes: int = NUM_CLASSES) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
@@ -62,13 +63,13 @@ def _lenet5() -> keras.Model:
             layers.Flatten(),
             layers.Dense(120, activation="relu"),
             layers.Dense(84, activation="relu"),
-            layers.Dense(NUM_CLASSES, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax"),
         ],
         name="lenet5",
     )
 
 
-def _cnn() -> keras.Model:
+def _cnn(num_classes: int = NUM_CLASSES) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
@@ -83,7 +84,7 @@ def _cnn() -> keras.Model:
             layers.Flatten(),
             layers.Dense(256, activation="relu"),
             layers.Dropout(0.5),
-            layers.Dense(NUM_CLASSES, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax"),
         ],
         name="cnn",
     )
@@ -98,7 +99,7 @@ def _conv_bn(filters: int, kernel: int, strides: int = 1, padding: str = "same")
     ]
 
 
-def _deepcnn() -> keras.Model:
+def _deepcnn(num_classes: int = NUM_CLASSES) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
@@ -113,7 +114,7 @@ def _deepcnn() -> keras.Model:
             *_conv_bn(128, 4, padding="valid"),  # 7 -> 4
             layers.Flatten(),
             layers.Dropout(0.4),
-            layers.Dense(NUM_CLASSES, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax"),
         ],
         name="deepcnn",
     )
@@ -130,13 +131,16 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def build_model(name: str) -> keras.Model:
-    """Build a fresh, uncompiled model by registry name; ``ValueError`` for an unknown name."""
+def build_model(name: str, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Build a fresh, uncompiled model by registry name; ``ValueError`` for an unknown name.
+
+    ``num_classes`` 11 adds the class "not one digit" (``recognizer.negatives.NOT_DIGIT``).
+    """
     try:
         spec = MODELS[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(MODELS)}") from None
-    return spec.builder()
+    return spec.builder(num_classes)
 
 
 def parameter_count(model: keras.Model) -> int:

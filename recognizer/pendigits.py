@@ -69,12 +69,22 @@ class PenDigits:
 
 def load_pen_digits(path: str | os.PathLike) -> PenDigits:
     """Read the pen-digits ``.npz`` (see the data folder's README for its arrays)."""
+    return _load_pen(path, labels_as=np.int64)
+
+
+def load_pen_letters(path: str | os.PathLike) -> PenDigits:
+    """Read the pen-letters ``.npz``: the same arrays as the digits, labels are letters (``<U1``)."""
+    return _load_pen(path, labels_as=None)
+
+
+def _load_pen(path: str | os.PathLike, labels_as) -> PenDigits:
     with np.load(Path(path)) as data:
+        labels = data["labels"]
         return PenDigits(
             points=data["points"],
             stroke_offsets=data["stroke_offsets"],
             stroke_counts=data["stroke_counts"],
-            labels=data["labels"].astype(np.int64),
+            labels=labels.astype(labels_as) if labels_as is not None else labels,
             writers=data["writer"],
         )
 
@@ -108,15 +118,29 @@ def render_digit(
     scale = min(height / span[1], (canvas - brush) / span[0])
     cx, cy = center if center is not None else (canvas / 2, canvas / 2)
     offset = np.array([cx, cy]) - (lo + hi) / 2 * scale
-    alpha = np.zeros((canvas, canvas), np.uint8)
+    alpha = draw_strokes([s * scale + offset for s in strokes], brush, (canvas, canvas))
+    return to_rgba(alpha, color)
+
+
+def draw_strokes(strokes: list[np.ndarray], brush: float, size: tuple[int, int]) -> np.ndarray:
+    """Strokes already in canvas pixels -> uint8 alpha (height, width); ``size`` is (width, height).
+
+    Polylines with round caps and joins, anti-aliased, ``brush`` px wide, like the canvas draws.
+    """
+    alpha = np.zeros((size[1], size[0]), np.uint8)
     thickness = max(1, int(round(brush)))
     for stroke in strokes:
-        fixed = np.round((stroke * scale + offset) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
+        fixed = np.round(stroke * (1 << _SUBPIXEL_BITS)).astype(np.int32)
         if len(fixed) == 1 or np.all(fixed == fixed[0]):
             cv2.circle(alpha, tuple(fixed[0]), (thickness << _SUBPIXEL_BITS) // 2, 255, -1, cv2.LINE_AA, _SUBPIXEL_BITS)
         else:
             cv2.polylines(alpha, [fixed], False, 255, thickness, cv2.LINE_AA, _SUBPIXEL_BITS)
-    rgba = np.zeros((canvas, canvas, 4), np.uint8)
+    return alpha
+
+
+def to_rgba(alpha: np.ndarray, color: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """An alpha mask as the canvas returns drawings: RGBA uint8, ``color`` ink on transparency."""
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
     rgba[..., :3] = color
     rgba[..., 3] = alpha
     return rgba
@@ -172,12 +196,21 @@ def add_style_strokes(strokes: list[np.ndarray], label: int, rng: np.random.Gene
 
 def default_pen_digits_path() -> Path | None:
     """``DIGITS_PEN_DIGITS`` if set, else the development copy beside the project, else None."""
-    override = os.environ.get("DIGITS_PEN_DIGITS")
+    return _default_data_path("DIGITS_PEN_DIGITS", "pen-digits/pen_digits_dev.npz")
+
+
+def default_pen_letters_path() -> Path | None:
+    """``DIGITS_PEN_LETTERS`` if set, else the development copy beside the project, else None."""
+    return _default_data_path("DIGITS_PEN_LETTERS", "pen-letters/pen_letters_dev.npz")
+
+
+def _default_data_path(variable: str, dev_name: str) -> Path | None:
+    override = os.environ.get(variable)
     if override:
         return Path(override)
     from recognizer.paths import PROJECT_ROOT
 
-    dev_copy = PROJECT_ROOT.parent / "shared" / "data" / "pen-digits" / "pen_digits_dev.npz"
+    dev_copy = PROJECT_ROOT.parent / "shared" / "data" / dev_name
     return dev_copy if dev_copy.is_file() else None
 
 

@@ -86,6 +86,7 @@ def _run_row(run_dir: Path, active: Path | None) -> dict | None:
         "epochs": metrics.get("epochs_run"),
         "test_accuracy": metrics.get("test_accuracy"),
         "pen_holdout_accuracy": metrics.get("pen_holdout_accuracy"),
+        "not_digit": metrics.get("not_digit"),  # shares flagged "not a digit", for an 11-class model
         "training_seconds": metrics.get("training_seconds"),
         "parameters": metrics.get("parameter_count"),
         "size_bytes": metrics.get("model_file_bytes"),

@@ -66,6 +66,11 @@ class TrainConfig:
     pen_copies: int = 4  # renderings per pen digit (brush, size and place vary)
     pen_styles: float = 0.0  # share of pen 0s, 1s and 7s redrawn slashed, footed, barred
     corrections: bool = False  # add the corrections saved from the Draw page
+    not_digit: bool = False  # an 11th class "not one digit": letters, digit groups, fragments, scribbles
+
+    @property
+    def num_classes(self) -> int:
+        return 11 if self.not_digit else 10
 
     def problems(self) -> list[str]:
         """Human-readable reasons this config cannot run (empty when it can)."""
@@ -110,6 +115,8 @@ class TrainConfig:
             found.append("pen_styles must be between 0 and 1")
         if not 1 <= self.pen_copies <= 50:
             found.append("pen_copies must be between 1 and 50")
+        if self.not_digit and not self.pen_digits:
+            found.append("not_digit needs pen_digits: its examples are made from pen-written digits and letters")
         if self.train_subset is not None and self.train_subset < 20:
             found.append("train_subset must be at least 20 images (or empty for all)")
         return found
@@ -208,6 +215,7 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
     from recognizer.augment import canvas_style
     from recognizer.data import DataError
     from recognizer.feedback import FeedbackStore
+    from recognizer.negatives import NOT_DIGIT
     from recognizer.pendigits import as_mnist, default_pen_digits_path, load_pen_digits, writer_split
 
     extra_x, extra_y = [], []
@@ -223,6 +231,11 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
         extra_x.append(x_pen)
         extra_y.append(y_pen)
         data.sources["pen_digits"] = len(y_pen)
+    if config.not_digit:
+        x_not = _not_digit_data(config, pen.subset(train_idx), len(data.x_train))
+        extra_x.append(x_not)
+        extra_y.append(np.full(len(x_not), NOT_DIGIT, np.int64))
+        data.sources["not_digit"] = len(x_not)
     if config.corrections:
         x_fix, y_fix = FeedbackStore().load()
         extra_x.append(x_fix)
@@ -236,6 +249,19 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
         if data.x_train_canvas is not None:  # the extras already look like drawings
             data.x_train_canvas = np.concatenate([data.x_train_canvas, *extra_x])
     return data
+
+
+def _not_digit_data(config: TrainConfig, pen_train, mnist_count: int) -> np.ndarray:
+    """Examples of "not one digit" from the training writers, about a third as many as MNIST's."""
+    from recognizer.negatives import not_digit_examples
+    from recognizer.pendigits import default_pen_letters_path, load_pen_letters, writer_split
+
+    letters_path = default_pen_letters_path()
+    letters = None
+    if letters_path is not None and letters_path.is_file():
+        letters = load_pen_letters(letters_path)
+        letters = letters.subset(writer_split(letters)[0])
+    return not_digit_examples(pen_train, letters, seed=config.seed, scale=min(1.0, mnist_count / 54000))
 
 
 def _optimizer(config: TrainConfig):
@@ -388,7 +414,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
 
     with _strategy().scope():
-        model = build_model(config.architecture)
+        model = build_model(config.architecture, config.num_classes)
         model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_ds = _dataset(data.x_train, data.y_train, config, training=True, x_canvas=data.x_train_canvas)
     val_ds = _dataset(data.x_val, data.y_val, config, training=False) if len(data.x_val) else None
@@ -423,6 +449,7 @@ def train(
     proba = recognizer.predict_proba(data.x_test)
     report = classification_report(data.y_test, proba)
     pen_report = pen_holdout_report(recognizer, pen_path)
+    not_digit_report = not_digit_holdout_report(recognizer, pen_path) if recognizer.knows_not_digit else None
 
     hooks.on_phase("saving")
     tmp_dir = runs_dir / f".{run_name}.partial"
@@ -454,6 +481,8 @@ def train(
         if pen_report is not None:
             metrics["pen_holdout_accuracy"] = pen_report["accuracy"]
             metrics["pen_holdout"] = pen_report
+        if not_digit_report is not None:
+            metrics["not_digit"] = not_digit_report
         write_json_atomic(tmp_dir / "config.json", config.to_dict())
         write_json_atomic(tmp_dir / "history.json", _history_dict(history.history))
         write_json_atomic(tmp_dir / "metrics.json", metrics)
@@ -488,6 +517,29 @@ def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
     report["writers"] = int(len(np.unique(pen.writers[held_out])))
     report["protocol"] = "one random canvas rendering per digit: brush 10-30 px, height 25-90 % of 280 px, seed 0"
     return report
+
+
+def not_digit_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
+    """How often held-out writers' letters, digit pairs and digits are flagged "not a digit"."""
+    from recognizer.negatives import evaluate_not_digit
+    from recognizer.pendigits import (
+        default_pen_digits_path,
+        default_pen_letters_path,
+        load_pen_digits,
+        load_pen_letters,
+        writer_split,
+    )
+
+    pen_path = pen_path or default_pen_digits_path()
+    if pen_path is None or not Path(pen_path).is_file():
+        return None
+    pen = load_pen_digits(pen_path)
+    letters_path = default_pen_letters_path()
+    letters = None
+    if letters_path is not None and letters_path.is_file():
+        letters = load_pen_letters(letters_path)
+        letters = letters.subset(writer_split(letters)[1])
+    return evaluate_not_digit(recognizer, pen.subset(writer_split(pen)[1]), letters)
 
 
 def _history_dict(history: dict[str, list]) -> dict[str, list[float]]:
