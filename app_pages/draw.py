@@ -42,15 +42,27 @@ def correction_form(prediction, key: str) -> None:
     st.caption(f"{feedback_store().count()} corrections saved")
 
 
-def show_answer(prediction) -> None:
+def not_a_digit_message(image: np.ndarray, prediction) -> str | None:
+    """What to say when the ink is not one digit: several digits, or no digit at all."""
+    if prediction.is_digit:
+        return None
+    digits = rec.read_number(image)
+    if len(digits) >= 2 and all(p.is_digit for p in digits):
+        return f"That looks like {len(digits)} digits: try **A number**."
+    return "That doesn't look like a digit."
+
+
+def show_answer(prediction, doubt: str | None = None) -> None:
     """The answer for one digit: metric, confidence, bars, what the model saw."""
     left, right = st.columns([1, 2])
     with left:
-        st.metric("Prediction", prediction.digit)
-        st.caption(f"Confidence {prediction.confidence:.1%}")
+        st.metric("Prediction", prediction.digit if doubt is None else "?")
+        st.caption(f"Confidence {prediction.confidence:.1%} · one digit {prediction.digit_probability:.0%}")
         st.image(enlarged(prediction.input), caption="What the model saw (28×28)", width=168)
     with right:
-        if prediction.confidence < CONFIDENCE_THRESHOLD:
+        if doubt is not None:
+            st.warning(f"{doubt} If it were a digit, it would be a **{prediction.digit}**.")
+        elif prediction.confidence < CONFIDENCE_THRESHOLD:
             (a, pa), (b, pb) = prediction.top(2)
             st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
         st.plotly_chart(probability_chart(prediction.probabilities), width="stretch")
@@ -62,8 +74,10 @@ def boxes_figure(image: np.ndarray, predictions) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=ink, colorscale="Greys", showscale=False, hoverinfo="skip"))
     for p in predictions:
         x, y, w, h = p.box
-        fig.add_shape(type="rect", x0=x, y0=y, x1=x + w, y1=y + h, line=dict(color="#e4572e", width=2))
-        fig.add_annotation(x=x + w / 2, y=y, text=f"{p.digit}", showarrow=False, yshift=12, font=dict(size=16))
+        color = "#e4572e" if p.is_digit else "#9aa5b1"
+        fig.add_shape(type="rect", x0=x, y0=y, x1=x + w, y1=y + h, line=dict(color=color, width=2))
+        text = f"{p.digit}" if p.is_digit else "?"
+        fig.add_annotation(x=x + w / 2, y=y, text=text, showarrow=False, yshift=12, font=dict(size=16))
     fig.update_layout(
         height=260,
         margin=dict(l=0, r=0, t=24, b=0),
@@ -77,12 +91,16 @@ def show_number(image: np.ndarray, predictions, key: str) -> None:
     if not predictions:
         st.info("No digits found yet.")
         return
-    st.metric("Number", "".join(str(p.digit) for p in predictions))
+    st.metric("Number", "".join(str(p.digit) if p.is_digit else "?" for p in predictions))
+    doubtful = sum(not p.is_digit for p in predictions)
+    if doubtful:
+        st.warning(f"{doubtful} of the pieces (grey, “?”) don't look like a digit.")
     st.plotly_chart(boxes_figure(image, predictions), width="stretch")
     for start in range(0, len(predictions), 6):
         for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6], strict=False), start=start):
             with column:
-                st.image(enlarged(p.input, 3), caption=f"{p.digit} ({p.confidence:.0%})")
+                label = f"{p.digit} ({p.confidence:.0%})" if p.is_digit else f"not a digit ({p.digit}?)"
+                st.image(enlarged(p.input, 3), caption=label)
                 chart = probability_chart(p.probabilities, height=220)
                 st.plotly_chart(chart, width="stretch", key=f"{key}-bars-{i}")
 
@@ -118,7 +136,7 @@ if mode == "One digit":
             st.info("Draw a digit on the canvas: the answer appears after each stroke.")
         else:
             st.session_state[LAST_DRAWING_KEY] = prediction.input
-            show_answer(prediction)
+            show_answer(prediction, not_a_digit_message(image, prediction))
             correction_form(prediction, "digit")
 
 elif mode == "A number":

@@ -390,6 +390,22 @@ def run_header(run: dict) -> None:
                 args=(run["path"], run["name"]),
                 width="stretch",
             )
+    not_digit_caption(run.get("not_digit"))
+
+
+def not_digit_caption(figures: dict | None) -> None:
+    """What an 11-class model flags "not a digit" among held-out writers' drawings."""
+    if not figures:
+        st.caption("This model has no “not a digit” class: it reads any ink as a digit.")
+        return
+    parts = [f"{figures['two_digits_flagged']:.1%} of two-digit drawings"]
+    if "letters_flagged" in figures:
+        parts.insert(0, f"{figures['letters_flagged']:.1%} of clearly-not-digit letters")
+    st.caption(
+        "Not a digit, held-out writers: flags "
+        + ", ".join(parts)
+        + f", and {figures['digits_flagged']:.1%} of single digits (wrongly)."
+    )
 
 
 def report_button(run: dict) -> None:

@@ -42,6 +42,7 @@ PRESETS: dict[str, dict] = {
         pen_digits=True,
         pen_copies=4,
         pen_styles=0.3,
+        not_digit=True,
     ),
 }
 # Times scale from the shipped deepcnn-mnist-v1: 20 epochs of 54,000 images took 30 min on a server CPU.
@@ -290,6 +291,14 @@ def data_section(pen_available: tuple[int, int] | str, corrections: int) -> None
         )
     _w(
         st.checkbox,
+        "not_digit",
+        "Learn “not a digit”",
+        disabled=pen_off,
+        help="An 11th class trained on pen-written letters, digit pairs, cut digits and scribbles: the model "
+        "can then say when ink is not one digit, and the number reader uses it to cut touching digits",
+    )
+    _w(
+        st.checkbox,
         "corrections",
         f"Add saved corrections ({corrections:,})",
         help="The digits people corrected on the Draw page (“Wrong? It is …”)",
@@ -343,6 +352,8 @@ def data_summary(config: TrainConfig, pen_available: tuple[int, int] | str, corr
             )
         else:
             lines.append(f"- Pen-written digits: {digits:,} available from {writers} training writers (not used)")
+    if config.not_digit and config.pen_digits:
+        lines.append("- About a third as many again of “not a digit” examples: letters, digit pairs, cut digits")
     if config.corrections:
         total += corrections
         lines.append(f"- **{corrections:,}** saved corrections")
@@ -390,7 +401,7 @@ def _current_learning_rate(progress: dict, config: TrainConfig | None) -> float 
     return logged if logged is not None else (config.learning_rate if config else None)
 
 
-SOURCE_NAMES = {"mnist": "MNIST", "pen_digits": "pen-digit", "corrections": "correction"}
+SOURCE_NAMES = {"mnist": "MNIST", "pen_digits": "pen-digit", "not_digit": "not-a-digit", "corrections": "correction"}
 PHASE_TEXT = {
     "starting": "Starting the training process…",
     "loading data": "Loading and preparing the data…",
