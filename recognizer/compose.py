@@ -59,6 +59,15 @@ def compose_number(
 
 def compose_layers(digits, gaps, height=180.0, brush=18.0, size=NUMBER_CANVAS, heights=None, drops=None):
     """``compose_number``, each digit's ink apart: (list of uint8 alpha (H, W), boxes)."""
+    placed, boxes, pen_width = place_digits(digits, gaps, height, brush, size, heights, drops)
+    return [draw_strokes(strokes, pen_width, size) for strokes in placed], boxes
+
+
+def place_digits(digits, gaps, height=180.0, brush=18.0, size=NUMBER_CANVAS, heights=None, drops=None):
+    """Where ``compose_number`` puts each digit: (strokes in canvas px per digit, boxes, brush px).
+
+    The strokes are what a hand would trace on the canvas (the browser tests draw them).
+    """
     factors = heights or [1.0] * len(digits)
     drops = drops or [0.0] * len(digits)
     shapes = [_scaled(d, height * f) for d, f in zip(digits, factors, strict=True)]
@@ -67,16 +76,16 @@ def compose_layers(digits, gaps, height=180.0, brush=18.0, size=NUMBER_CANVAS, h
     tallest = height * max(factors) + brush + 2 * max(abs(d) for d in drops)
     fit = min(1.0, (size[0] - 2 * brush) / total, (size[1] - brush) / tallest)
     x = (size[0] - total * fit) / 2
-    layers, boxes = [], []
+    placed, boxes = [], []
     for shape, width, factor, drop, gap in zip(shapes, widths, factors, drops, [*gaps, 0.0], strict=True):
         digit_height = height * factor * fit
         top = (size[1] - digit_height) / 2 + drop * fit
         offset = np.array([x + brush * fit / 2, top])
-        layers.append(draw_strokes([s * fit + offset for s in shape], brush * fit, size))
+        placed.append([s * fit + offset for s in shape])
         edge = brush * fit / 2
         boxes.append((round(x), round(top - edge), round(width * fit), round(digit_height + 2 * edge)))
         x += (width + gap) * fit
-    return layers, boxes
+    return placed, boxes, brush * fit
 
 
 @dataclass(frozen=True)

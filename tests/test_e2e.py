@@ -277,3 +277,101 @@ def test_clicking_a_confusion_cell_shows_its_samples(page, app_url):
     while grid_images.count() < min(count, 8) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
     assert grid_images.count() >= min(count, 8)
+
+
+NUMBER_CANVAS = (700, 240)  # the Draw page's "A number" canvas
+
+
+def _touching_number(pen, rec):
+    """Three held-out digits of one writer composed touching (as the page's number canvas would
+    get them) that the model reads right offline, with their placed strokes."""
+    from recognizer.compose import compose_number, place_digits
+    from recognizer.pendigits import writer_split
+    from recognizer.preprocess import ink_from_image
+    from recognizer.segment import digit_masks
+
+    _, held = writer_split(pen)
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        writer = rng.choice(np.unique(pen.writers[held]))
+        own = held[pen.writers[held] == writer]
+        picks = rng.choice(own, size=3, replace=False) if len(own) >= 3 else own
+        if len(picks) < 3 or sum(pen.stroke_counts[picks]) > 5:
+            continue
+        args = ([pen.strokes(int(i)) for i in picks], [-3.0, 2.0], 150.0, 18.0, NUMBER_CANVAS)
+        rgba, _ = compose_number(*args)
+        labels = [int(pen.labels[i]) for i in picks]
+        touching = len(digit_masks(ink_from_image(rgba))) < 3
+        if touching and [p.digit for p in rec.read_number(rgba)] == labels:
+            return place_digits(*args)[0], "".join(map(str, labels))
+    raise AssertionError("no touching number the model reads offline")
+
+
+def _trace(page, strokes, box) -> None:
+    for stroke in strokes:
+        xy = stroke + [box["x"], box["y"]]
+        page.mouse.move(*xy[0])
+        page.mouse.down()
+        for x, y in xy[1:]:
+            page.mouse.move(x, y, steps=2)
+        page.mouse.up()
+
+
+def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
+    from recognizer import load_recognizer
+
+    placed, expected = _touching_number(pen, load_recognizer())
+    page.goto(app_url)
+    page.get_by_text("Draw a digit on the canvas").wait_for()
+    page.get_by_role("radio", name="A number").click()
+    page.get_by_text("No digits found yet").wait_for()
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    assert box["width"] >= NUMBER_CANVAS[0] - 1
+    for digit in placed:
+        _trace(page, digit, box)
+    page.wait_for_timeout(1500)  # the last stroke's update
+    try:
+        page.wait_for_function(
+            """expected => [...document.querySelectorAll('[data-testid="stMetric"]')]
+                .some(m => m.innerText.includes('Number') &&
+                           m.querySelector('[data-testid="stMetricValue"]').innerText.trim() === expected)""",
+            arg=expected,
+            timeout=30_000,
+        )
+    except Exception:
+        page.screenshot(path=str(tmp_path / "number.png"), full_page=True)
+        metric = page.get_by_test_id("stMetric").filter(has_text="Number")
+        shown = metric.get_by_test_id("stMetricValue").inner_text() if metric.count() else None
+        raise AssertionError(f"touching {expected}: the page shows {shown!r}") from None
+
+
+def _clear_letter(rec):
+    """A held-out writer's clearly-not-digit letter that the model flags offline."""
+    from recognizer.negatives import CLEAR_LETTERS
+    from recognizer.pendigits import default_pen_letters_path, load_pen_letters, render_digit, writer_split
+
+    path = default_pen_letters_path()
+    if path is None or not path.is_file():
+        pytest.fail("the pen-letters file is needed (DIGITS_PEN_LETTERS or ../shared beside the project)")
+    letters = load_pen_letters(path)
+    _, held = writer_split(letters)
+    for i in held:
+        if letters.labels[i] in CLEAR_LETTERS and letters.stroke_counts[i] <= 3:
+            p = rec.predict_drawing(render_digit(letters.strokes(int(i)), brush=18, height=0.65 * CANVAS))
+            if p is not None and p.digit_probability < 0.1:
+                return letters.strokes(int(i)), str(letters.labels[i])
+    raise AssertionError("no held-out letter the model flags")
+
+
+def test_a_letter_is_not_a_digit(page, app_url):
+    from recognizer import load_recognizer
+
+    strokes, letter = _clear_letter(load_recognizer())
+    page.goto(app_url)
+    page.get_by_text("Draw a digit on the canvas").wait_for()
+    _draw_strokes(page, strokes)
+    page.get_by_text("That doesn't look like a digit").wait_for(timeout=30_000)
+    assert _prediction(page) == "?", f"letter {letter}"
+    page.get_by_test_id("stPlotlyChart").first.wait_for()  # the bars still show

@@ -33,3 +33,10 @@ def test_parameter_counts_match_known_designs():
 def test_unknown_architecture_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown architecture 'vgg'.*deepcnn"):
         build_model("vgg")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_architecture_can_add_the_not_a_digit_class(name):
+    model = build_model(name, num_classes=11)
+    assert model.output_shape == (None, 11)
+    assert parameter_count(model) > parameter_count(build_model(name))  # one more output unit's weights

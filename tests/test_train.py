@@ -206,3 +206,33 @@ def test_pen_digits_without_a_file_is_a_clear_error(tiny_mnist, tmp_path):
     config = tiny_config(pen_digits=True)
     with pytest.raises(DataError, match="DIGITS_PEN_DIGITS"):
         add_drawing_data(config, split_data(config, tiny_mnist), tmp_path / "missing.npz")
+
+
+def test_not_digit_adds_an_eleventh_class_from_training_writers_only(tiny_mnist, pen_path):
+    from recognizer.negatives import NOT_DIGIT
+    from recognizer.train import add_drawing_data
+
+    config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True)
+    data = add_drawing_data(config, split_data(config, tiny_mnist), pen_path)
+    extra = data.sources["not_digit"]
+    assert extra > 50 and config.num_classes == 11
+    assert (data.y_train[-extra:] == NOT_DIGIT).all() and (data.y_train[:-extra] < NOT_DIGIT).all()
+    assert data.x_train.shape[0] == len(data.y_train) and data.x_train.dtype == np.uint8
+
+
+def test_not_digit_needs_pen_digits():
+    assert any("not_digit needs pen_digits" in p for p in tiny_config(not_digit=True).problems())
+
+
+def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
+    from recognizer.inference import load_recognizer
+
+    config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, architecture="lenet5")
+    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="tiny-not-digit", pen_path=pen_path)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    figures = metrics["not_digit"]
+    assert {"digits_flagged", "two_digits_flagged"} <= set(figures) and figures["digits"] > 100
+    assert all(0 <= figures[k] <= 1 for k in ("digits_flagged", "two_digits_flagged"))
+    rec = load_recognizer(run_dir)
+    assert rec.knows_not_digit and rec.predict_proba(tiny_mnist[1][0][:5]).shape == (5, 10)
+    np.testing.assert_allclose(rec.predict_proba(tiny_mnist[1][0][:5]).sum(axis=1), 1.0, rtol=1e-5)
