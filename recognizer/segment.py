@@ -149,18 +149,26 @@ def _read_groups(ink: np.ndarray, classify: Classify) -> list[Piece]:
 
 
 def _best_path(groups: list, singles: list[Piece], classify: Classify) -> list[Piece]:
-    """Group-level dynamic programme: each group whole or cut, or two neighbours joined."""
-    options: list[list[tuple[int, list[Piece]]]] = [[(1, [single])] for single in singles]  # (groups spanned, pieces)
+    """Group-level dynamic programme: each group whole or cut, or two neighbours joined.
+
+    Every candidate piece (cuts of doubtful or wide groups, joins of neighbours) is classified in
+    one model call.
+    """
     tallest = max(p.box[3] for p in singles)
-    for k, single in enumerate(singles):
-        if _doubtful(single.scores) or single.box[2] > WIDE * single.box[3]:
-            cut = split_group(groups[k][0], classify)
-            if len(cut) > 1:
-                options[k].append((1, cut))
+    to_cut = [k for k, p in enumerate(singles) if _doubtful(p.scores) or p.box[2] > WIDE * p.box[3]]
+    cuts = [cut_candidates(groups[k][0]) for k in to_cut]
     pairs = [k for k in range(1, len(singles)) if _may_join(singles[k], tallest) or _may_join(singles[k - 1], tallest)]
-    for k, joined in zip(pairs, _joins([(groups[k - 1], groups[k]) for k in pairs], classify), strict=True):
-        if joined is not None:
-            options[k].append((2, [joined]))
+    joins = [_join_candidate(groups[k - 1], groups[k]) for k in pairs]
+    images = [img for cut in cuts for img in cut.images] + [j[0] for j in joins if j is not None]
+    scores = iter(classify(np.stack(images)) if images else [])
+    options: list[list[tuple[int, list[Piece]]]] = [[(1, [single])] for single in singles]  # (groups spanned, pieces)
+    for k, cut in zip(to_cut, cuts, strict=True):
+        pieces = cut.best([next(scores) for _ in cut.images])
+        if len(pieces) > 1:
+            options[k].append((1, pieces))
+    for k, join in zip(pairs, joins, strict=True):
+        if join is not None:
+            options[k].append((2, [Piece(join[0], join[1], next(scores))]))
     best: list[tuple[float, list[Piece]]] = [(0.0, [])]
     for k in range(len(groups)):
         candidates = []
@@ -171,31 +179,44 @@ def _best_path(groups: list, singles: list[Piece], classify: Classify) -> list[P
     return best[-1][1]
 
 
-def _joins(pairs: list[tuple[tuple, tuple]], classify: Classify) -> list[Piece | None]:
-    """Each pair of neighbouring groups read as one digit (None where nothing readable)."""
-    prepared = [normalize_digit(np.maximum(left[0], right[0])) for left, right in pairs]
-    ready = [p[0] for p in prepared if p is not None]
-    scores = iter(classify(np.stack(ready)) if ready else [])
-    out = []
-    for (left, right), p in zip(pairs, prepared, strict=True):
-        (x0, y0, w0, h0), (x1, y1, w1, h1) = left[1], right[1]
-        box = (min(x0, x1), min(y0, y1), max(x0 + w0, x1 + w1) - min(x0, x1), max(y0 + h0, y1 + h1) - min(y0, y1))
-        out.append(None if p is None else Piece(p[0], box, next(scores)))
-    return out
+def _join_candidate(left: tuple, right: tuple) -> tuple[np.ndarray, tuple] | None:
+    """Two neighbouring groups as one digit: (28x28 image, box), None when nothing readable."""
+    prepared = normalize_digit(np.maximum(left[0], right[0]))
+    if prepared is None:
+        return None
+    (x0, y0, w0, h0), (x1, y1, w1, h1) = left[1], right[1]
+    box = (min(x0, x1), min(y0, y1), max(x0 + w0, x1 + w1) - min(x0, x1), max(y0 + h0, y1 + h1) - min(y0, y1))
+    return prepared[0], box
 
 
-def split_group(ink: np.ndarray, classify: Classify) -> list[Piece]:
-    """The best cut of one group's ink into digits (the group itself when no cut reads better)."""
+@dataclass
+class Cuts:
+    """The candidate pieces of one group: between seams ``i`` < ``j``, at most ``MAX_SPAN`` apart."""
+
+    small: np.ndarray  # the group's ink, SEAM_HEIGHT high
+    bounds: list[np.ndarray]  # the group's left edge, the seams, its right edge: x per row
+    spans: list[tuple[int, int, tuple[int, int, int, int]]]  # (i, j, box in the source)
+    images: list[np.ndarray]  # the 28x28 model input of each span
+
+    def best(self, scores: list[np.ndarray]) -> list[Piece]:
+        """The best cut, given the classifier's output for ``images``."""
+        pieces = {
+            (i, j): Piece(img, box, s) for (i, j, box), img, s in zip(self.spans, self.images, scores, strict=True)
+        }
+        return _best_cut(pieces, len(self.bounds) - 1, self.small, self.bounds)
+
+
+def cut_candidates(ink: np.ndarray) -> Cuts:
+    """Seams through one group's ink and the pieces between them (see ``Cuts``)."""
     mask = (ink > INK_LEVEL).astype(np.uint8)
     x, y, w, h = cv2.boundingRect(mask)
     scale = min(1.0, SEAM_HEIGHT / h)
-    small = cv2.resize(
-        ink[y : y + h, x : x + w], (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = cv2.resize(ink[y : y + h, x : x + w], size, interpolation=cv2.INTER_AREA)
     seams = candidate_seams(small > INK_LEVEL)
     cols = np.arange(small.shape[1])[None, :]
     bounds = [np.full(small.shape[0], -1), *seams, np.full(small.shape[0], small.shape[1] - 1)]
-    spans, images = [], []
+    cuts = Cuts(small, bounds, [], [])
     for i in range(len(bounds) - 1):
         for j in range(i + 1, min(i + MAX_SPAN, len(bounds) - 1) + 1):
             if bounds[j].min() - bounds[i].max() > MAX_ASPECT * small.shape[0]:
@@ -203,16 +224,15 @@ def split_group(ink: np.ndarray, classify: Classify) -> list[Piece]:
             inside = (cols > bounds[i][:, None]) & (cols <= bounds[j][:, None])
             prepared = normalize_digit(np.where(inside, small, 0).astype(np.float32))
             if prepared is not None:
-                spans.append((i, j, prepared[1]))
-                images.append(prepared[0])
-    if not images:
-        return []
-    scores = classify(np.stack(images))
-    pieces = {
-        (i, j): Piece(img, _to_source(box, x, y, scale), s)
-        for (i, j, box), img, s in zip(spans, images, scores, strict=True)
-    }
-    return _best_cut(pieces, len(bounds) - 1, small, bounds)
+                cuts.spans.append((i, j, _to_source(prepared[1], x, y, scale)))
+                cuts.images.append(prepared[0])
+    return cuts
+
+
+def split_group(ink: np.ndarray, classify: Classify) -> list[Piece]:
+    """The best cut of one group's ink into digits (the group itself when no cut reads better)."""
+    cuts = cut_candidates(ink)
+    return cuts.best(list(classify(np.stack(cuts.images)))) if cuts.images else []
 
 
 def _to_source(box, x: int, y: int, scale: float) -> tuple[int, int, int, int]:

@@ -9,7 +9,10 @@ Figures (milliseconds unless named otherwise):
 - ``predict_proba_batch``: images per second for a batch of ``--batch`` test images;
 - ``predict_drawing_280``: one 280x280 RGBA canvas drawing through ``Recognizer.predict_drawing``
   (preprocessing + model), and ``preprocess_drawing_280`` for the preprocessing alone;
-- ``read_number_700``: a 700x240 canvas with several digits through ``Recognizer.read_number``.
+- ``read_number_700``: a 700x240 canvas with several digits through ``Recognizer.read_number``;
+- ``read_number_touching_4`` and ``read_number_spaced_4``: 4-digit numbers of held-out writers'
+  pen digits on an 840x280 canvas, touching or apart (``recognizer.compose``), cycling through 20
+  of each (left out when the pen-digits file is not at hand).
 Each repeat takes the percentile over ``--calls`` calls; the JSON gives the median over repeats.
 """
 
@@ -29,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from recognizer.compose import SPACED_GAPS, TOUCHING_GAPS  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.storage import write_json_atomic  # noqa: E402
 
@@ -79,6 +83,29 @@ def sample_drawings() -> tuple[np.ndarray, np.ndarray]:
     return digit, number
 
 
+def pen_numbers(gaps: tuple[float, float], count: int = 20) -> list[np.ndarray] | None:
+    """``count`` 4-digit numbers of held-out writers (None without the pen-digits file)."""
+    from recognizer.compose import sample_numbers
+    from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
+
+    path = default_pen_digits_path()
+    if path is None or not path.is_file():
+        return None
+    pen = load_pen_digits(path)
+    return [n.image for n in sample_numbers(pen.subset(writer_split(pen)[1]), count, gaps=gaps, seed=0)]
+
+
+def cycling(images: list[np.ndarray], fn: Callable[[np.ndarray], object]) -> Callable[[], object]:
+    """A no-argument call that passes the next of ``images`` to ``fn`` each time."""
+    state = {"i": 0}
+
+    def call():
+        state["i"] = (state["i"] + 1) % len(images)
+        return fn(images[state["i"]])
+
+    return call
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
@@ -112,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         "predict_drawing_280": latency(lambda: rec.predict_drawing(digit), args.calls, args.repeats),
         "preprocess_drawing_280": latency(lambda: normalize_digit(ink_from_image(digit)), args.calls, args.repeats),
         "read_number_700": latency(lambda: rec.read_number(number), max(10, args.calls // 4), args.repeats),
+        **{
+            f"read_number_{name}_4": latency(cycling(numbers, rec.read_number), max(20, args.calls // 4), args.repeats)
+            for name, numbers in (("touching", pen_numbers(TOUCHING_GAPS)), ("spaced", pen_numbers(SPACED_GAPS)))
+            if numbers
+        },
         "predict_proba_batch": {
             "batch": len(images),
             "images_per_second": round(statistics.median(batch_runs)),

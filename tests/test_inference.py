@@ -91,3 +91,16 @@ def test_loads_a_keras_file_directly(tiny_run, mnist):
     _, (x_test, _) = mnist
     assert rec.predict_proba(x_test[:4]).shape == (4, 10)
     assert rec.metrics["model"] == "tiny-lenet5"
+
+
+def test_split_not_digit_renormalises_the_digits_and_gives_the_rest():
+    from recognizer.inference import split_not_digit
+
+    scores = np.array([[0.1, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0.6]], np.float32)
+    proba, one_digit = split_not_digit(scores)
+    np.testing.assert_allclose(proba[0, :2], [0.25, 0.75], rtol=1e-6)
+    assert proba.shape == (1, 10) and one_digit[0] == pytest.approx(0.4)
+    ten = np.eye(10, dtype=np.float32)[:3]
+    proba, one_digit = split_not_digit(ten)
+    np.testing.assert_array_equal(proba, ten)
+    np.testing.assert_array_equal(one_digit, np.ones(3))
