@@ -348,6 +348,11 @@ def ensemble_model(run_dirs: list[Path], name: str):
         _renamed_member(_model_file(run_dir), f"member{i}_{_layer_name(run_dir.name)}")
         for i, run_dir in enumerate(run_dirs)
     ]
+    if len({member.output_shape[-1] for member in members}) > 1:
+        raise ValueError(
+            "the runs answer different classes: ensemble models that all have the class "
+            "'not a digit' (11 outputs), or none of them (10)"
+        )
     outputs = keras.layers.Average(name="mean_probability")([member(inputs) for member in members])
     return keras.Model(inputs, outputs, name=_layer_name(name))
 

@@ -255,3 +255,17 @@ def test_html_report_of_an_ensemble_without_history(ensemble_run, tiny_mnist):
     report = analysis.html_report(ensemble_run, y_true=y_test)
     assert "ens-test" in report and "No training history" in report
     assert "Reliability diagram" in report
+
+
+def test_an_ensemble_of_ten_and_eleven_class_runs_is_refused(tiny_run, tmp_path):
+    import keras
+
+    from recognizer.analysis import ensemble_model
+    from recognizer.models import build_model
+
+    eleven = tmp_path / "eleven"
+    eleven.mkdir()
+    build_model("lenet5", num_classes=11).save(eleven / "model.keras")
+    keras.backend.clear_session()
+    with pytest.raises(ValueError, match="not a digit"):
+        ensemble_model([tiny_run, eleven], "mixed")
