@@ -73,3 +73,16 @@ def pen(pen_path):
     from recognizer.pendigits import load_pen_digits
 
     return load_pen_digits(pen_path)
+
+
+@pytest.fixture(scope="session")
+def pen_letters():
+    """The pen-letters development file (ink that is not a digit); skipped (failed under CI) when absent."""
+    from recognizer.pendigits import default_pen_letters_path, load_pen_letters
+
+    path = default_pen_letters_path()
+    if path is None or not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide the pen-letters file (DIGITS_PEN_LETTERS or ../shared beside the project)")
+        pytest.skip("pen-letters development data not found: set DIGITS_PEN_LETTERS")
+    return load_pen_letters(path)

@@ -347,15 +347,11 @@ def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
         raise AssertionError(f"touching {expected}: the page shows {shown!r}") from None
 
 
-def _clear_letter(rec):
+def _clear_letter(rec, letters):
     """A held-out writer's clearly-not-digit letter that the model flags offline."""
     from recognizer.negatives import CLEAR_LETTERS
-    from recognizer.pendigits import default_pen_letters_path, load_pen_letters, render_digit, writer_split
+    from recognizer.pendigits import render_digit, writer_split
 
-    path = default_pen_letters_path()
-    if path is None or not path.is_file():
-        pytest.fail("the pen-letters file is needed (DIGITS_PEN_LETTERS or ../shared beside the project)")
-    letters = load_pen_letters(path)
     _, held = writer_split(letters)
     for i in held:
         if letters.labels[i] in CLEAR_LETTERS and letters.stroke_counts[i] <= 3:
@@ -365,10 +361,10 @@ def _clear_letter(rec):
     raise AssertionError("no held-out letter the model flags")
 
 
-def test_a_letter_is_not_a_digit(page, app_url):
+def test_a_letter_is_not_a_digit(page, app_url, pen_letters):
     from recognizer import load_recognizer
 
-    strokes, letter = _clear_letter(load_recognizer())
+    strokes, letter = _clear_letter(load_recognizer(), pen_letters)
     page.goto(app_url)
     page.get_by_text("Draw a digit on the canvas").wait_for()
     _draw_strokes(page, strokes)

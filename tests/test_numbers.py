@@ -12,12 +12,7 @@ import pytest
 from recognizer import load_recognizer
 from recognizer.compose import SPACED_GAPS, TOUCHING_GAPS, sample_numbers
 from recognizer.negatives import CLEAR_LETTERS, two_digit_drawings
-from recognizer.pendigits import (
-    default_pen_letters_path,
-    load_pen_letters,
-    random_rendering,
-    writer_split,
-)
+from recognizer.pendigits import random_rendering, writer_split
 
 OVERLAPPING_GAPS = (-6.0, -2.0)
 
@@ -33,12 +28,8 @@ def held_out(pen):
 
 
 @pytest.fixture(scope="module")
-def held_out_letters():
-    path = default_pen_letters_path()
-    if path is None or not path.is_file():
-        pytest.skip("pen-letters development data not found: set DIGITS_PEN_LETTERS")
-    letters = load_pen_letters(path)
-    return letters.subset(writer_split(letters)[1])
+def held_out_letters(pen_letters):
+    return pen_letters.subset(writer_split(pen_letters)[1])
 
 
 def _exact(rec, numbers) -> float:
