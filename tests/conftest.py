@@ -55,17 +55,21 @@ def tiny_run(tmp_path_factory, tiny_mnist):
     return train(config, runs_dir=tmp_path_factory.mktemp("runs"), mnist=tiny_mnist, run_name="tiny-lenet5")
 
 
+def _data_file(path, what: str, variable: str):
+    """``path`` when it is a file; else skip the test (fail it under CI), naming ``variable``."""
+    if path is None or not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide the {what} file ({variable} or ../shared beside the project)")
+        pytest.skip(f"{what} development data not found: set {variable}")
+    return path
+
+
 @pytest.fixture(scope="session")
 def pen_path():
     """Path of the pen-digits development file; skipped (failed under CI) when absent."""
     from recognizer.pendigits import default_pen_digits_path
 
-    path = default_pen_digits_path()
-    if path is None or not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide the pen-digits file (DIGITS_PEN_DIGITS or ../shared beside the project)")
-        pytest.skip("pen-digits development data not found: set DIGITS_PEN_DIGITS")
-    return path
+    return _data_file(default_pen_digits_path(), "pen-digits", "DIGITS_PEN_DIGITS")
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +84,4 @@ def pen_letters():
     """The pen-letters development file (ink that is not a digit); skipped (failed under CI) when absent."""
     from recognizer.pendigits import default_pen_letters_path, load_pen_letters
 
-    path = default_pen_letters_path()
-    if path is None or not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide the pen-letters file (DIGITS_PEN_LETTERS or ../shared beside the project)")
-        pytest.skip("pen-letters development data not found: set DIGITS_PEN_LETTERS")
-    return load_pen_letters(path)
+    return load_pen_letters(_data_file(default_pen_letters_path(), "pen-letters", "DIGITS_PEN_LETTERS"))

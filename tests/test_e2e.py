@@ -137,13 +137,29 @@ def _draw_strokes(page, strokes: list[np.ndarray]) -> None:
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     scale = 0.65 * CANVAS / max(hi - lo)
     offset = CANVAS / 2 - (lo + hi) / 2 * scale
+    _trace(page, [stroke * scale + offset for stroke in strokes], box)
+
+
+def _trace(page, strokes: list[np.ndarray], box) -> None:
+    """Draw canvas-pixel strokes with the mouse on the canvas at ``box``."""
     for stroke in strokes:
-        xy = stroke * scale + offset + [box["x"], box["y"]]
+        xy = stroke + [box["x"], box["y"]]
         page.mouse.move(*xy[0])
         page.mouse.down()
         for x, y in xy[1:]:
             page.mouse.move(x, y, steps=2)
         page.mouse.up()
+
+
+def _wait_for_metric(page, label: str, expected: str) -> None:
+    """Wait until the metric called ``label`` shows ``expected``."""
+    page.wait_for_function(
+        """([label, expected]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
+            .some(m => m.innerText.includes(label) &&
+                       m.querySelector('[data-testid="stMetricValue"]').innerText.trim() === expected)""",
+        arg=[label, expected],
+        timeout=30_000,
+    )
 
 
 def _prediction(page) -> str:
@@ -187,13 +203,7 @@ def test_drawn_pen_digits_are_read_in_the_browser(page, app_url, pen, tmp_path):
         page.wait_for_timeout(1500)
         try:
             page.get_by_test_id("stMetric").filter(has_text="Prediction").wait_for()
-            page.wait_for_function(
-                """expected => [...document.querySelectorAll('[data-testid="stMetric"]')]
-                    .some(m => m.innerText.includes('Prediction') &&
-                               m.querySelector('[data-testid="stMetricValue"]').innerText.trim() === expected)""",
-                arg=expected,
-                timeout=30_000,
-            )
+            _wait_for_metric(page, "Prediction", expected)
         except Exception:
             page.screenshot(path=str(tmp_path / f"digit-{n}.png"), full_page=True)
             raise AssertionError(f"pen digit {i} ({expected}): the page shows {_prediction(page)!r}") from None
@@ -307,16 +317,6 @@ def _touching_number(pen, rec):
     raise AssertionError("no touching number the model reads offline")
 
 
-def _trace(page, strokes, box) -> None:
-    for stroke in strokes:
-        xy = stroke + [box["x"], box["y"]]
-        page.mouse.move(*xy[0])
-        page.mouse.down()
-        for x, y in xy[1:]:
-            page.mouse.move(x, y, steps=2)
-        page.mouse.up()
-
-
 def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
     from recognizer import load_recognizer
 
@@ -333,13 +333,7 @@ def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
         _trace(page, digit, box)
     page.wait_for_timeout(1500)  # the last stroke's update
     try:
-        page.wait_for_function(
-            """expected => [...document.querySelectorAll('[data-testid="stMetric"]')]
-                .some(m => m.innerText.includes('Number') &&
-                           m.querySelector('[data-testid="stMetricValue"]').innerText.trim() === expected)""",
-            arg=expected,
-            timeout=30_000,
-        )
+        _wait_for_metric(page, "Number", expected)
     except Exception:
         page.screenshot(path=str(tmp_path / "number.png"), full_page=True)
         metric = page.get_by_test_id("stMetric").filter(has_text="Number")
