@@ -188,3 +188,11 @@ def test_ensemble_name_is_checked_before_building(mnist):
     at.button(key="explore_build").click().run()
     assert not at.exception, at.exception
     assert any("letters, digits" in e.value for e in at.error)
+
+
+def test_the_run_view_says_what_the_model_flags_as_not_a_digit(mnist):
+    at = open_explore_page()
+    shipped = json.loads((active_model_dir() / "metrics.json").read_text())["not_digit"]
+    assert f"{shipped['letters_flagged']:.1%} of clearly-not-digit letters" in texts(at)
+    at.selectbox(key="explore_run").set_value(OTHER_RUN).run()
+    assert "no “not a digit” class" in texts(at)
