@@ -505,8 +505,12 @@ def _inference_copy(model):
 
 
 def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
-    """How the model reads the held-out writers' pen digits drawn on the canvas (None: no data)."""
+    """How the model reads the held-out writers' pen digits drawn on the canvas (None: no data).
+
+    ``styled`` reads their 1s, 7s and 0s in each common way of writing them (``recognizer.styles``).
+    """
     from recognizer.pendigits import default_pen_digits_path, evaluate_drawings, load_pen_digits, writer_split
+    from recognizer.styles import styled_report
 
     pen_path = pen_path or default_pen_digits_path()
     if pen_path is None or not Path(pen_path).is_file():
@@ -516,6 +520,7 @@ def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
     report = evaluate_drawings(recognizer, pen.subset(held_out), seed=0, copies=1)
     report["writers"] = int(len(np.unique(pen.writers[held_out])))
     report["protocol"] = "one random canvas rendering per digit: brush 10-30 px, height 25-90 % of 280 px, seed 0"
+    report["styled"] = styled_report(recognizer, pen.subset(held_out))
     return report
 
 

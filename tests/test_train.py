@@ -230,6 +230,9 @@ def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
     config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, architecture="lenet5")
     run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="tiny-not-digit", pen_path=pen_path)
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    from recognizer.styles import VARIANTS
+
+    assert set(metrics["pen_holdout"]["styled"]) == set(VARIANTS)  # each way of writing 1, 7, 0
     figures = metrics["not_digit"]
     assert {"digits_flagged", "two_digits_flagged"} <= set(figures) and figures["digits"] > 100
     assert all(0 <= figures[k] <= 1 for k in ("digits_flagged", "two_digits_flagged"))
