@@ -155,8 +155,9 @@ else:
         else:
             try:
                 photo = decode_image(upload.getvalue())
+                digits = rec.read_photo(photo)
             except ValueError as exc:
                 st.error(f"Could not read {upload.name}: {exc}.")
             else:
                 st.image(photo, caption=upload.name, width=360)
-                show_number(photo, rec.read_photo(photo), "upload")
+                show_number(photo, digits, "upload")

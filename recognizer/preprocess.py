@@ -11,6 +11,8 @@ takes: float32 (N, 28, 28, 1) in 0..1. Training (``recognizer.train``) and infer
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 
@@ -62,12 +64,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     found from the border (dark ink on light paper is inverted; light on dark kept) and the
     background level subtracted. Raises ``ValueError`` for an array that is not an image.
     """
-    arr = np.asarray(image)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or min(arr.shape[:2]) < 8:
-        raise ValueError(f"expected an H x W (x 3 or 4) image of at least 8x8 pixels, got shape {arr.shape}")
-    arr = _as_uint8(arr)
+    arr = _checked_image(image)
     if arr.ndim == 3 and arr.shape[2] == 4:
         alpha = arr[..., 3]
         if alpha.min() < 250:
@@ -75,6 +72,16 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
         arr = arr[..., :3]
     gray = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
     return _ink_from_gray(gray)
+
+
+def _checked_image(image) -> np.ndarray:
+    """``image`` as uint8 (H, W) or (H, W, 3|4); ``ValueError`` for anything that is not an image."""
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or min(arr.shape[:2]) < 8:
+        raise ValueError(f"expected an H x W (x 3 or 4) image of at least 8x8 pixels, got shape {arr.shape}")
+    return _as_uint8(arr)
 
 
 def _as_uint8(arr: np.ndarray) -> np.ndarray:
@@ -108,9 +115,13 @@ def ink_from_photo(image: np.ndarray) -> np.ndarray:
     """Ink of a photo or scan under uneven light: adaptive threshold, specks removed.
 
     Returns float32 (H, W) in 0..1 (0 or 1, slightly smoothed). Dark-on-light and light-on-dark
-    are both handled (polarity from the border).
+    are both handled (polarity from the border). An image with a transparent background (a PNG
+    of ink on nothing) is read from its alpha channel, as drawings are. ``ValueError`` for an
+    array that is not an image.
     """
-    arr = _as_uint8(np.asarray(image))
+    arr = _checked_image(image)
+    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
+        return ink_from_image(arr)
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
     gray = arr if np.median(_border(arr)) > 127 else 255 - arr
@@ -206,18 +217,41 @@ def normalize_digit(ink: np.ndarray, normalize_stroke: bool = True) -> tuple[np.
     return center_by_mass(small), (int(x), int(y), int(w), int(h))
 
 
+MAX_PIXELS = 50_000_000  # larger photos (or small files claiming huge sizes) are refused unread
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an image file's header, without decoding it; None when unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return header.size
+    except Image.DecompressionBombError:
+        return (2**31 - 1, 1)  # Pillow's own bound said it is far too large
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
 def decode_image(data: bytes, max_side: int = 1600) -> np.ndarray:
     """Decode PNG/JPEG/... bytes to RGB (or RGBA when the file has transparency) uint8.
 
-    Very large photos are shrunk so the longer side is ``max_side`` (digits stay far above
+    The size in the header is checked before any pixel is decoded: more than ``MAX_PIXELS`` is
+    refused. Large photos are shrunk so the longer side is ``max_side`` (digits stay far above
     28 px). Raises ``ValueError`` when the bytes are not an image OpenCV can read.
     """
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ValueError(f"this image is {size[0]:,}×{size[1]:,} pixels; the limit is {MAX_PIXELS // 10**6} megapixels")
     buffer = np.frombuffer(data, np.uint8)
-    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    try:
+        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    except cv2.error:
+        decoded = None
     if decoded is None:
         raise ValueError("this file is not an image that can be read (use PNG or JPEG)")
-    if decoded.dtype != np.uint8:  # 16-bit PNGs
-        decoded = (decoded / 257).astype(np.uint8)
+    if decoded.dtype != np.uint8:  # 16-bit PNGs: the high byte, without a float copy
+        decoded = (decoded >> 8).astype(np.uint8)
     if decoded.ndim == 2:
         image = decoded
     elif decoded.shape[2] == 4:

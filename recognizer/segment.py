@@ -96,6 +96,16 @@ class Piece:
     scores: np.ndarray
 
 
+# Digits of one number are about one height: a piece much lower than the tallest ink is more
+# likely part of a digit (a 5's bar, a 4's tail) than a digit, whatever the model thinks of it.
+SHORT_PRIOR = 0.1
+
+
+def _piece_score(piece: Piece, tallest: int) -> float:
+    short = piece.box[3] < SHORT * tallest
+    return _log_score(piece.scores) + (float(np.log(SHORT_PRIOR)) if short else 0.0)
+
+
 def _log_score(scores: np.ndarray) -> float:
     """How well a piece reads as one digit: log of its best digit's probability."""
     return float(np.log(max(float(np.max(scores[:10])), 1e-9)))
@@ -163,7 +173,7 @@ def _best_path(groups: list, singles: list[Piece], classify: Classify) -> list[P
     scores = iter(classify(np.stack(images)) if images else [])
     options: list[list[tuple[int, list[Piece]]]] = [[(1, [single])] for single in singles]  # (groups spanned, pieces)
     for k, cut in zip(to_cut, cuts, strict=True):
-        pieces = cut.best([next(scores) for _ in cut.images])
+        pieces = cut.best([next(scores) for _ in cut.images], tallest)
         if len(pieces) > 1:
             options[k].append((1, pieces))
     for k, join in zip(pairs, joins, strict=True):
@@ -174,7 +184,7 @@ def _best_path(groups: list, singles: list[Piece], classify: Classify) -> list[P
         candidates = []
         for span, pieces in options[k]:
             before_score, before = best[k + 1 - span]
-            candidates.append((before_score + sum(_log_score(p.scores) for p in pieces), before + pieces))
+            candidates.append((before_score + sum(_piece_score(p, tallest) for p in pieces), before + pieces))
         best.append(max(candidates, key=lambda c: c[0]))
     return best[-1][1]
 
@@ -198,12 +208,12 @@ class Cuts:
     spans: list[tuple[int, int, tuple[int, int, int, int]]]  # (i, j, box in the source)
     images: list[np.ndarray]  # the 28x28 model input of each span
 
-    def best(self, scores: list[np.ndarray]) -> list[Piece]:
-        """The best cut, given the classifier's output for ``images``."""
+    def best(self, scores: list[np.ndarray], tallest: int) -> list[Piece]:
+        """The best cut, given the classifier's output for ``images`` and the number's ink height."""
         pieces = {
             (i, j): Piece(img, box, s) for (i, j, box), img, s in zip(self.spans, self.images, scores, strict=True)
         }
-        return _best_cut(pieces, len(self.bounds) - 1, self.small, self.bounds)
+        return _best_cut(pieces, len(self.bounds) - 1, self.small, self.bounds, tallest)
 
 
 def cut_candidates(ink: np.ndarray) -> Cuts:
@@ -232,7 +242,9 @@ def cut_candidates(ink: np.ndarray) -> Cuts:
 def split_group(ink: np.ndarray, classify: Classify) -> list[Piece]:
     """The best cut of one group's ink into digits (the group itself when no cut reads better)."""
     cuts = cut_candidates(ink)
-    return cuts.best(list(classify(np.stack(cuts.images)))) if cuts.images else []
+    if not cuts.images:
+        return []
+    return cuts.best(list(classify(np.stack(cuts.images))), cv2.boundingRect((ink > INK_LEVEL).astype(np.uint8))[3])
 
 
 def _to_source(box, x: int, y: int, scale: float) -> tuple[int, int, int, int]:
@@ -240,7 +252,7 @@ def _to_source(box, x: int, y: int, scale: float) -> tuple[int, int, int, int]:
     return (x + round(bx / scale), y + round(by / scale), max(1, round(bw / scale)), max(1, round(bh / scale)))
 
 
-def _best_cut(pieces: dict, last: int, small: np.ndarray, bounds: list) -> list[Piece]:
+def _best_cut(pieces: dict, last: int, small: np.ndarray, bounds: list, tallest: int) -> list[Piece]:
     """Seam-level dynamic programme: the best left-to-right run of pieces from seam 0 to ``last``."""
     cols = np.arange(small.shape[1])[None, :]
     best: list[tuple[float, list[Piece]] | None] = [(0.0, [])] + [None] * last
@@ -249,7 +261,7 @@ def _best_cut(pieces: dict, last: int, small: np.ndarray, bounds: list) -> list[
             if best[i] is None:
                 continue
             if (i, j) in pieces:
-                score = best[i][0] + _log_score(pieces[(i, j)].scores)
+                score = best[i][0] + _piece_score(pieces[(i, j)], tallest)
                 step = [pieces[(i, j)]]
             else:  # no digit between these seams: only a gap, or a speck, may be passed over
                 inside = (cols > bounds[i][:, None]) & (cols <= bounds[j][:, None])

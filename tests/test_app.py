@@ -58,3 +58,30 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message():
     at.file_uploader[0].set_value(("notes.png", b"these are not pixels", "image/png")).run()
     assert not at.exception
     assert any("not an image" in e.value for e in at.error)
+
+
+def _tiny_png_claiming(side: int) -> bytes:
+    import struct
+    import zlib
+
+    import numpy as np
+
+    data = bytearray(_png(np.zeros((4, 4), np.uint8)))
+    data[16:24] = struct.pack(">II", side, side)  # IHDR width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def test_upload_mistakes_get_a_clear_message_not_a_traceback():
+    import numpy as np
+
+    cases = {
+        "huge.png": (_tiny_png_claiming(20_000), "megapixels"),
+        "dot.png": (_png(np.zeros((1, 1), np.uint8)), "at least 8x8"),
+        "cut.png": (_png(np.full((50, 50), 200, np.uint8))[:40], "not an image"),
+    }
+    for name, (data, message) in cases.items():
+        at = _upload_mode(AppTest.from_file(APP, default_timeout=60).run())
+        at.file_uploader[0].set_value((name, data, "image/png")).run()
+        assert not at.exception, name
+        assert any(message in e.value for e in at.error), (name, [e.value for e in at.error])

@@ -175,6 +175,44 @@ def test_decode_image_shrinks_huge_photos():
     assert decode_image(jpg.tobytes(), max_side=1600).shape == (1600, 1067, 3)
 
 
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small real PNG whose header says it is ``width`` x ``height`` (a decompression bomb's shape)."""
+    import struct
+    import zlib
+
+    ok, png = cv2.imencode(".png", np.zeros((4, 4), np.uint8))
+    data = bytearray(png.tobytes())
+    ihdr = 8 + 8  # signature, then the IHDR chunk's length and type
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("side", [8_000, 20_000, 40_000])
+def test_decode_image_refuses_huge_images_before_decoding_them(side):
+    with pytest.raises(ValueError, match="megapixels"):
+        decode_image(_png_claiming(side, side))
+
+
+def test_decode_image_reads_16_bit_pngs_as_8_bit():
+    gray16 = np.array([[0, 257 * 128, 65535]] * 3, np.uint16)
+    ok, png = cv2.imencode(".png", gray16)
+    np.testing.assert_array_equal(decode_image(png.tobytes()), (gray16 >> 8).astype(np.uint8))
+
+
+def test_photo_ink_on_a_transparent_background_comes_from_alpha():
+    rgba = np.zeros((60, 60, 4), np.uint8)  # black ink (RGB 0) on transparent black: luminance sees nothing
+    cv2.line(rgba, (30, 10), (30, 50), (0, 0, 0, 255), 5)
+    ink = ink_from_photo(rgba)
+    assert ink[30, 30] > 0.9 and ink[5, 5] == 0
+
+
+@pytest.mark.parametrize("bad", [np.zeros(0), np.zeros(50), np.zeros((40, 40, 2)), np.zeros((4, 4)), "photo"])
+def test_photo_ink_of_a_non_image_is_a_value_error(bad):
+    with pytest.raises(ValueError):
+        ink_from_photo(bad)
+
+
 def test_to_model_input_shapes_and_scaling():
     x = to_model_input(np.full((28, 28), 255, np.uint8))
     assert x.shape == (1, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
