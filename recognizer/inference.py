@@ -97,6 +97,8 @@ class Recognizer:
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """The model's raw output (N, 10 or 11): softmax over digits (and "not one digit")."""
         x = to_model_input(images)
+        if not len(x):
+            return np.zeros((0, self._classes), np.float32)
         if len(x) <= _MAX_BATCH:
             return self._forward(x).numpy()
         return np.concatenate([self._forward(x[i : i + _MAX_BATCH]).numpy() for i in range(0, len(x), _MAX_BATCH)])

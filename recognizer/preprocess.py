@@ -19,24 +19,35 @@ import numpy as np
 IMAGE_SIZE = 28
 
 
-def to_model_input(images: np.ndarray) -> np.ndarray:
+class BadImageError(ValueError):
+    """An input that is not an image the models can take; the message says what is wrong."""
+
+
+def to_model_input(images) -> np.ndarray:
     """(N,28,28) or (N,28,28,1), uint8 0..255 or float 0..1 -> float32 (N,28,28,1) in 0..1.
 
-    A single image (28,28) is accepted too and becomes a batch of one. Raises ``ValueError`` for
-    any other shape.
+    A single image (28,28) is accepted too and becomes a batch of one; an empty batch stays
+    empty. Raises ``BadImageError`` (a ``ValueError``) for any other shape, a non-numeric dtype,
+    NaN or infinite values, and floats outside 0..1.
     """
     arr = np.asarray(images)
+    if arr.dtype.kind not in "uif":  # "b" bool, "O" objects (None, lists of junk), "U" strings ...
+        raise BadImageError(f"expected numeric images, got {arr.dtype} data")
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim == 3:
         arr = arr[..., None]
     if arr.ndim != 4 or arr.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
-        raise ValueError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {np.shape(images)}")
+        raise BadImageError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {np.shape(images)}")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) * np.float32(1 / 255)
-    arr = arr.astype(np.float32, copy=False)
-    if arr.size and arr.max() > 1.0 + 1e-6:
-        raise ValueError("float images must be scaled to 0..1 (pass uint8 for 0..255)")
+    arr = arr.astype(np.float32)
+    if not arr.size:
+        return arr
+    if not np.isfinite(arr).all():
+        raise BadImageError("images hold NaN or infinite values")
+    if arr.max() > 1.0 + 1e-6 or arr.min() < -1e-6:
+        raise BadImageError("float images must be scaled to 0..1 (pass uint8 for 0..255)")
     return arr
 
 

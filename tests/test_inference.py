@@ -58,11 +58,23 @@ def test_large_inputs_are_batched_consistently(shipped, mnist):
         (np.zeros((2, 32, 32), np.uint8), "shape"),
         (np.zeros((2, 28, 28, 3), np.uint8), "shape"),
         (np.full((1, 28, 28), 255.0, np.float32), "0..1"),
+        (np.full((1, 28, 28), -0.5, np.float32), "0..1"),
+        (np.full((1, 28, 28), np.nan, np.float32), "NaN"),
+        (np.full((1, 28, 28), np.inf), "NaN or infinite"),
+        (None, "numeric"),
+        ("a picture", "numeric"),
+        ([[1, 2], [3, 4]], "shape"),
+        (np.zeros((28, 28), bool), "numeric"),
     ],
 )
 def test_bad_inputs_raise_value_error(shipped, bad, message):
     with pytest.raises(ValueError, match=message):
         shipped.predict_proba(bad)
+
+
+def test_an_empty_batch_gives_empty_answers(shipped):
+    assert shipped.predict_proba(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)
+    assert shipped.predict(np.zeros((0, 28, 28), np.float32)).shape == (0,)
 
 
 def test_user_choice_of_active_model_wins_and_can_be_reset(tiny_run):
