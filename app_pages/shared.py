@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from recognizer import Recognizer, load_recognizer
-from recognizer.runs import ModelNotFoundError, active_model_dir
+from recognizer.runs import ModelNotFoundError, active_model_dir, shipped_active_dir
 
 # Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
 LAST_DRAWING_KEY = "last_drawing"
@@ -20,14 +20,33 @@ def _load(model_dir: str, stamp: float) -> Recognizer:
 
 
 def active_recognizer() -> Recognizer | None:
-    """The active model, loaded once per process and shared by every visitor; None if missing."""
+    """The active model, loaded once per process and shared by every visitor; None if missing.
+
+    When the user's chosen model cannot be loaded (a corrupt or half-copied file), the page says
+    so and answers with the shipped model, so the Train page can still switch or delete runs.
+    """
     try:
         model_dir = active_model_dir()
-        stamp = (Path(model_dir) / "model.keras").stat().st_mtime
-    except (ModelNotFoundError, OSError) as exc:
+    except ModelNotFoundError as exc:
         st.error(f"No model could be loaded: {exc}. Train one with `python scripts/train.py --activate`.")
         return None
-    return _load(str(model_dir), stamp)
+    try:
+        return _load(str(model_dir), _stamp(model_dir))
+    except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises, the app must stay up
+        problem = f"The active model {model_dir.name} could not be loaded ({type(exc).__name__}: {exc})."
+    try:
+        shipped = shipped_active_dir()
+        rec = _load(str(shipped), _stamp(shipped))
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"{problem} The shipped model could not be loaded either ({exc}).")
+        return None
+    st.warning(f"{problem} Answering with the shipped model {shipped.name}; pick another on the Train page.")
+    return rec
+
+
+def _stamp(model_dir: Path) -> float:
+    """The model file's mtime: a re-trained model at the same path loads afresh."""
+    return (Path(model_dir) / "model.keras").stat().st_mtime
 
 
 def sidebar(rec: Recognizer | None) -> None:
@@ -38,7 +57,7 @@ def sidebar(rec: Recognizer | None) -> None:
             return
         acc = rec.metrics.get("test_accuracy")
         st.caption(f"Active model: **{rec.name}**")
-        if acc is not None:
+        if isinstance(acc, int | float):
             st.caption(f"MNIST test accuracy: {acc:.2%}")
 
 

@@ -160,9 +160,14 @@ def split_not_digit(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_optional(run_dir: Path | None, name: str) -> dict:
+    """A run's JSON file as a dict; {} when it is missing or unreadable (the model still answers)."""
     if run_dir is None or not (run_dir / name).is_file():
         return {}
-    return read_json(run_dir / name)
+    try:
+        found = read_json(run_dir / name)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def load_recognizer(path: str | os.PathLike | None = None) -> Recognizer:

@@ -73,24 +73,32 @@ def set_active(run_dir: str | os.PathLike) -> None:
         write_json_atomic(paths.user_data_dir() / ACTIVE_FILE, {"path": str(run_dir)})
 
 
+def _number(value) -> float | None:
+    """A metric as a number; None for anything else (a hand-edited or damaged metrics file)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _run_row(run_dir: Path, active: Path | None) -> dict | None:
     try:
         metrics = read_json(run_dir / "metrics.json")
     except (OSError, ValueError):
         return None
+    if not isinstance(metrics, dict):
+        return None
+    epochs, parameters, size = (_number(metrics.get(k)) for k in ("epochs_run", "parameter_count", "model_file_bytes"))
     return {
         "name": run_dir.name,
         "path": str(run_dir),
-        "created": metrics.get("created"),
-        "architecture": metrics.get("architecture"),
-        "epochs": metrics.get("epochs_run"),
-        "test_accuracy": metrics.get("test_accuracy"),
-        "pen_holdout_accuracy": metrics.get("pen_holdout_accuracy"),
-        "not_digit": metrics.get("not_digit"),  # shares flagged "not a digit", for an 11-class model
-        "training_seconds": metrics.get("training_seconds"),
-        "parameters": metrics.get("parameter_count"),
-        "size_bytes": metrics.get("model_file_bytes"),
-        "status": metrics.get("status", "finished"),
+        "created": metrics.get("created") if isinstance(metrics.get("created"), str) else None,
+        "architecture": str(metrics.get("architecture", "?")),
+        "epochs": None if epochs is None else int(epochs),
+        "test_accuracy": _number(metrics.get("test_accuracy")),
+        "pen_holdout_accuracy": _number(metrics.get("pen_holdout_accuracy")),
+        "not_digit": metrics.get("not_digit") if isinstance(metrics.get("not_digit"), dict) else None,
+        "training_seconds": _number(metrics.get("training_seconds")),
+        "parameters": None if parameters is None else int(parameters),
+        "size_bytes": None if size is None else int(size),
+        "status": str(metrics.get("status", "finished")),
         "shipped": is_shipped(run_dir),
         "active": active is not None and run_dir.resolve() == active.resolve(),
     }

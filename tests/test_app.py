@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -85,3 +86,45 @@ def test_upload_mistakes_get_a_clear_message_not_a_traceback():
         at.file_uploader[0].set_value((name, data, "image/png")).run()
         assert not at.exception, name
         assert any(message in e.value for e in at.error), (name, [e.value for e in at.error])
+
+
+def _activate_broken_copy(tiny_run, tmp_path, damage):
+    import shutil
+
+    from recognizer.runs import set_active
+
+    broken = tmp_path / "runs" / "broken"
+    shutil.copytree(tiny_run, broken)
+    damage(broken)
+    set_active(broken)
+    return broken
+
+
+def _corrupt_model(run):
+    (run / "model.keras").write_bytes(b"PK\x03\x04 half a zip file")
+
+
+def _corrupt_metrics(run):
+    (run / "metrics.json").write_text('{"test_accuracy": "oops"')
+
+
+def _odd_metrics(run):
+    (run / "metrics.json").write_text('{"test_accuracy": "oops", "model": 3}')
+
+
+@pytest.mark.parametrize("damage", [_corrupt_model, _corrupt_metrics, _odd_metrics])
+def test_every_page_opens_when_the_active_run_is_damaged(tiny_run, tmp_path, damage):
+    from recognizer.runs import shipped_active_dir
+
+    _activate_broken_copy(tiny_run, tmp_path, damage)
+    for page in ("app_pages/draw.py", "app_pages/train.py", "app_pages/explore.py"):
+        at = AppTest.from_file(APP, default_timeout=90).run()
+        if page != "app_pages/draw.py":
+            at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    if damage is _corrupt_model:
+        assert any("could not be loaded" in w.value for w in at.warning)
+        assert any(shipped_active_dir().name in c.value for c in at.sidebar.caption)
+    else:
+        assert any("broken" in c.value for c in at.sidebar.caption)  # the run loads, its metrics are skipped

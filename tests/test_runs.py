@@ -41,3 +41,17 @@ def test_delete_refuses_active_and_shipped_and_removes_others(two_runs):
     assert not second.exists()
     assert [p.name for p in runs.iterdir()] == ["run-a"]
     assert active_model_dir().resolve() == first.resolve()
+
+
+def test_damaged_metrics_list_with_what_can_be_read(two_runs):
+    import json
+
+    runs, first, second = two_runs
+    metrics = json.loads((first / "metrics.json").read_text())
+    metrics.update(test_accuracy="oops", parameter_count=None, epochs_run=[1])
+    (first / "metrics.json").write_text(json.dumps(metrics))
+    (second / "metrics.json").write_text("{ not json")
+    rows = {r["name"]: r for r in list_runs(runs)}
+    assert "run-b" not in rows  # unreadable: not a run to offer
+    assert rows["run-a"]["test_accuracy"] is None and rows["run-a"]["parameters"] is None
+    assert rows["run-a"]["epochs"] is None and rows["run-a"]["architecture"] == "lenet5"
