@@ -7,9 +7,10 @@ overlap in x), while neighbouring digits, written left to right, barely overlap 
 People writing fast make neighbours touch, so one component can hold several digits, and a
 digit's detached stroke can stand apart. ``read_digits`` settles both with a classifier that also
 answers "not one digit" (recognition-driven segmentation): a group it doubts is cut along
-candidate seams (least-ink paths from top to bottom, found by dynamic programming), every run of
-up to three seam intervals is scored by the classifier, and the left-to-right path of pieces with
-the highest total log-probability wins; a doubtful group may also join its neighbour.
+candidate seams (least-ink paths from top to bottom and from bottom to top, found by dynamic
+programming), every run of seam intervals up to 1.3 times as wide as high is scored by the
+classifier, and the left-to-right path of pieces with the highest total log-probability wins (a
+piece much lower than the number pays a prior); a doubtful group may also join its neighbour.
 
     >>> import numpy as np
     >>> ink = np.zeros((60, 120), np.float32); ink[10:50, 10:16] = 1; ink[10:50, 60:66] = 1
@@ -80,8 +81,9 @@ Classify = Callable[[np.ndarray], np.ndarray]
 WORK_HEIGHT = 128  # px: a number's ink is read at most this high
 WIDE = 1.1  # a group wider than this share of its height may hold several digits
 SEAM_HEIGHT = 56  # groups are cut at this height (px): plenty for a 20 px MNIST digit box
-MAX_SEAMS = 14  # candidate cuts per group, the cheapest
-MAX_SPAN = 5  # a digit is at most this many seam intervals wide ...
+MAX_SEAMS = 14  # candidate cuts per group and direction, the cheapest ...
+SEAM_SPACING = 8  # ... at least 1/SEAM_SPACING of the group's height apart
+MAX_SPAN = 12  # a digit is at most this many seam intervals wide ...
 MAX_ASPECT = 1.3  # ... and at most this much wider than the group is high
 MAX_CROSSINGS = 2.5  # a seam crosses at most this many strokes' worth of ink
 DIAGONAL_COST = 0.35  # a seam's sideways step, against 1 per ink pixel it crosses
@@ -128,13 +130,19 @@ def read_digits(ink: np.ndarray, classify: Classify) -> list[Piece]:
     Tall ink is read shrunk to ``WORK_HEIGHT``: the model sees 20 px digits, and the work is a
     fraction; boxes are given in ``ink``'s pixels.
     """
+    work, scale = _work_copy(ink)
+    pieces = _read_groups(work, classify)
+    return pieces if scale == 1.0 else [Piece(p.image, _scaled_box(p.box, 1 / scale), p.scores) for p in pieces]
+
+
+def _work_copy(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """The ink shrunk so its rows of ink are at most ``WORK_HEIGHT`` high, and the factor."""
     rows = np.flatnonzero((ink > INK_LEVEL).any(axis=1))
     scale = min(1.0, WORK_HEIGHT / (rows[-1] - rows[0] + 1)) if len(rows) else 1.0
     if scale == 1.0:
-        return _read_groups(ink, classify)
+        return ink, 1.0
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
-    pieces = _read_groups(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), classify)
-    return [Piece(p.image, _scaled_box(p.box, 1 / scale), p.scores) for p in pieces]
+    return cv2.resize(ink, size, interpolation=cv2.INTER_AREA), scale
 
 
 def _scaled_box(box, factor: float) -> tuple[int, int, int, int]:
@@ -229,7 +237,7 @@ def cut_candidates(ink: np.ndarray) -> Cuts:
     cuts = Cuts(small, bounds, [], [])
     for i in range(len(bounds) - 1):
         for j in range(i + 1, min(i + MAX_SPAN, len(bounds) - 1) + 1):
-            if bounds[j].min() - bounds[i].max() > MAX_ASPECT * small.shape[0]:
+            if j > i + 1 and bounds[j].min() - bounds[i].max() > MAX_ASPECT * small.shape[0]:
                 break
             inside = (cols > bounds[i][:, None]) & (cols <= bounds[j][:, None])
             prepared = normalize_digit(np.where(inside, small, 0).astype(np.float32))
@@ -276,31 +284,44 @@ def _best_cut(pieces: dict, last: int, small: np.ndarray, bounds: list, tallest:
 def candidate_seams(mask: np.ndarray) -> list[np.ndarray]:
     """Least-ink paths from top to bottom through a binary mask, left to right: x per row each.
 
-    One dynamic programme over the ink's rows gives, for every bottom column, the cheapest path
+    A dynamic programme over the ink's rows gives, for every bottom column, the cheapest path
     (1 per ink pixel crossed, ``DIAGONAL_COST`` per sideways step); the seams are those ending at
     local minima of that cost (the middle of a flat minimum), a few pixels apart, crossing at most
-    ``MAX_CROSSINGS`` strokes, the cheapest ``MAX_SEAMS``. Paths of one programme never cross, so
-    the seams stay ordered. Rows above and below the ink take the seam's end columns.
+    ``MAX_CROSSINGS`` strokes, the cheapest ``MAX_SEAMS``. The same programme run from the bottom
+    up adds the cuts that are clearest near the top (overlapping digits part at one end). Rows
+    above and below the ink take the seam's end columns. Sorted by mean column.
     """
     rows = np.flatnonzero(mask.any(axis=1))
     h, w = mask.shape
     if w < 6 or len(rows) < 2:
         return []
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    total, parent = _seam_costs(mask[top:bottom])
     limit = MAX_CROSSINGS * max(stroke_width(mask.astype(np.uint8)), 1.0)
-    margin = max(2, h // 10)
+    seams: list[np.ndarray] = []
+    for flipped in (False, True):
+        ink = mask[top:bottom][::-1] if flipped else mask[top:bottom]
+        for path in _cheapest_paths(ink, limit, margin=max(2, h // 10), min_gap=max(3, h // SEAM_SPACING)):
+            path = path[::-1] if flipped else path
+            full = np.concatenate([np.full(top, path[0]), path, np.full(h - bottom, path[-1])])
+            if all(np.abs(full - other).mean() >= 2 for other in seams):
+                seams.append(full)
+    return sorted(seams, key=lambda seam: float(seam.mean()))
+
+
+def _cheapest_paths(mask: np.ndarray, limit: float, margin: int, min_gap: int) -> list[np.ndarray]:
+    """The cheapest top-to-bottom paths ending at local minima of the path cost (see above)."""
+    w = mask.shape[1]
+    total, parent = _seam_costs(mask)
     ends = [x for x in _minima(total) if margin <= x < w - margin and total[x] <= limit]
-    ends = _spread(sorted(ends, key=lambda x: total[x]), min_gap=max(3, h // 8))[:MAX_SEAMS]
-    seams = []
-    for end in sorted(ends):
-        path = np.empty(h, np.int64)
-        path[bottom - 1 :] = end
-        for row in range(bottom - top - 1, 0, -1):
-            path[top + row - 1] = path[top + row] + parent[row, path[top + row]]
-        path[:top] = path[top]
-        seams.append(path)
-    return seams
+    ends = _spread(sorted(ends, key=lambda x: total[x]), min_gap=min_gap)[:MAX_SEAMS]
+    paths = []
+    for end in ends:
+        path = np.empty(len(mask), np.int64)
+        path[-1] = end
+        for row in range(len(mask) - 1, 0, -1):
+            path[row - 1] = path[row] + parent[row, path[row]]
+        paths.append(path)
+    return paths
 
 
 def _seam_costs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,7 @@ def test_separate_digits_are_not_cut():
 
 def test_a_group_that_cannot_be_cut_into_digits_stays_whole_and_doubtful():
     ink = np.zeros((200, 400), np.float32)
-    zigzag = np.int32([[60, 170], [110, 30], [160, 170], [210, 30], [260, 170], [310, 30]])
+    zigzag = np.int32([[20, 170], [130, 30], [240, 170], [350, 30]])
     cv2.polylines(ink, [zigzag], False, 1.0, 10)  # every piece of it is as little a digit as the whole
     pieces = read_digits(ink, bars_classifier)
     assert len(pieces) == 1 and pieces[0].scores[10] > 0.5
