@@ -172,3 +172,36 @@ def evaluate_not_digit(recognizer, pen_held_out: PenDigits, letters_held_out: Pe
         report["letters_flagged"], report["letters"] = _flagged(recognizer, drawings), len(drawings)
     report["protocol"] = "held-out writers, one random canvas rendering each (brush 10-30 px), seed 0"
     return report
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / max(1, a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def mined_cuts(recognizer, pen: PenDigits, count: int, seed: int = 0) -> np.ndarray:
+    """Wrong cuts that ``recognizer`` takes for a digit: the number reader's own hardest mistakes.
+
+    Touching 3-digit numbers of ``pen``'s writers are cut as the reader cuts them
+    (``segment.candidate_pieces``). A piece that matches no written digit (box overlap under 0.4)
+    but reads as one digit is kept, unless it reads as a 1: a lone stroke of a 0 or a 4 *is* a 1
+    to the eye, and only the rest of the number can say otherwise. uint8 (M, 28, 28).
+    """
+    from recognizer.compose import TOUCHING_GAPS, sample_numbers
+    from recognizer.inference import split_not_digit
+    from recognizer.segment import candidate_pieces
+
+    found: list[np.ndarray] = []
+    for number in sample_numbers(pen, 20 * count, length=3, gaps=TOUCHING_GAPS, seed=seed):
+        pieces = candidate_pieces(ink_from_image(number.image))
+        wrong = [image for image, box in pieces if max(_overlap(box, true) for true in number.boxes) < 0.4]
+        if wrong:
+            proba, one_digit = split_not_digit(recognizer.predict_scores(np.stack(wrong)))
+            keep = (one_digit >= 0.5) & (proba.argmax(axis=1) != 1)
+            found += [np.round(image * 255).astype(np.uint8) for image, k in zip(wrong, keep, strict=True) if k]
+        if len(found) >= count:
+            break
+    return _stack(found[:count])

@@ -247,6 +247,20 @@ def cut_candidates(ink: np.ndarray) -> Cuts:
     return cuts
 
 
+def candidate_pieces(ink: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """Every cut piece the reader weighs in any group: (28x28 image, box in ``ink``'s pixels).
+
+    Training mines its hardest "not one digit" examples from them (``negatives.mined_cuts``).
+    """
+    work, scale = _work_copy(ink)
+    out = []
+    for group_ink, _ in digit_masks(work):
+        cuts = cut_candidates(group_ink)
+        boxes = [_scaled_box(box, 1 / scale) for _, _, box in cuts.spans]
+        out += list(zip(cuts.images, boxes, strict=True))
+    return out
+
+
 def split_group(ink: np.ndarray, classify: Classify) -> list[Piece]:
     """The best cut of one group's ink into digits (the group itself when no cut reads better)."""
     cuts = cut_candidates(ink)

@@ -67,6 +67,8 @@ class TrainConfig:
     pen_styles: float = 0.0  # share of pen 0s, 1s and 7s redrawn slashed, footed, barred
     corrections: bool = False  # add the corrections saved from the Draw page
     not_digit: bool = False  # an 11th class "not one digit": letters, digit groups, fragments, scribbles
+    init_from: str | None = None  # start from this run's weights (same architecture and classes)
+    mined_cuts: int = 0  # add this many wrong cuts that the init_from model reads as a digit
 
     @property
     def num_classes(self) -> int:
@@ -115,6 +117,10 @@ class TrainConfig:
             found.append("pen_styles must be between 0 and 1")
         if not 1 <= self.pen_copies <= 50:
             found.append("pen_copies must be between 1 and 50")
+        if self.mined_cuts and not (self.init_from and self.not_digit):
+            found.append("mined_cuts needs init_from (the model whose mistakes are mined) and not_digit")
+        if not 0 <= self.mined_cuts <= 100_000:
+            found.append("mined_cuts must be between 0 and 100,000")
         if self.not_digit and not self.pen_digits:
             found.append("not_digit needs pen_digits: its examples are made from pen-written digits and letters")
         if self.train_subset is not None and self.train_subset < 20:
@@ -236,6 +242,14 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
         extra_x.append(x_not)
         extra_y.append(np.full(len(x_not), NOT_DIGIT, np.int64))
         data.sources["not_digit"] = len(x_not)
+    if config.mined_cuts:
+        from recognizer.inference import load_recognizer
+        from recognizer.negatives import mined_cuts
+
+        x_mined = mined_cuts(load_recognizer(config.init_from), pen.subset(train_idx), config.mined_cuts, config.seed)
+        extra_x.append(x_mined)
+        extra_y.append(np.full(len(x_mined), NOT_DIGIT, np.int64))
+        data.sources["mined_cuts"] = len(x_mined)
     if config.corrections:
         x_fix, y_fix = FeedbackStore().load()
         extra_x.append(x_fix)
@@ -249,6 +263,19 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
         if data.x_train_canvas is not None:  # the extras already look like drawings
             data.x_train_canvas = np.concatenate([data.x_train_canvas, *extra_x])
     return data
+
+
+def _start_weights(config: TrainConfig, model) -> list:
+    """The weights of ``config.init_from``; ``ValueError`` when they do not fit ``model``."""
+    import keras
+
+    from recognizer.runs import MODEL_FILE
+
+    start = Path(config.init_from)
+    weights = keras.saving.load_model(start / MODEL_FILE if start.is_dir() else start, compile=False).get_weights()
+    if [w.shape for w in weights] != [w.shape for w in model.get_weights()]:
+        raise ValueError(f"{config.init_from} is not a {config.architecture} with {config.num_classes} classes")
+    return weights
 
 
 def _not_digit_data(config: TrainConfig, pen_train, mnist_count: int) -> np.ndarray:
@@ -415,6 +442,8 @@ def train(
 
     with _strategy().scope():
         model = build_model(config.architecture, config.num_classes)
+        if config.init_from:
+            model.set_weights(_start_weights(config, model))
         model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_ds = _dataset(data.x_train, data.y_train, config, training=True, x_canvas=data.x_train_canvas)
     val_ds = _dataset(data.x_val, data.y_val, config, training=False) if len(data.x_val) else None

@@ -239,3 +239,39 @@ def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
     rec = load_recognizer(run_dir)
     assert rec.knows_not_digit and rec.predict_proba(tiny_mnist[1][0][:5]).shape == (5, 10)
     np.testing.assert_allclose(rec.predict_proba(tiny_mnist[1][0][:5]).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_mined_cuts_need_a_model_to_mine_with():
+    found = tiny_config(pen_digits=True, not_digit=True, mined_cuts=100).problems()
+    assert any("mined_cuts needs init_from" in p for p in found)
+
+
+def test_starting_weights_of_another_shape_are_refused(tiny_mnist, tiny_run, tmp_path, pen_path):
+    config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, init_from=str(tiny_run))
+    with pytest.raises(ValueError, match="is not a lenet5 with 11 classes"):
+        train(config, runs_dir=tmp_path, mnist=tiny_mnist, pen_path=pen_path)
+
+
+def test_training_can_start_from_a_run(tiny_mnist, tiny_run, tmp_path):
+    from recognizer.inference import load_recognizer
+
+    config = tiny_config(init_from=str(tiny_run), learning_rate=1e-9, augment=False)
+    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="continued")
+    x = tiny_mnist[1][0][:20]
+    # With a vanishing learning rate the continued model answers as the run it started from.
+    continued, start = load_recognizer(run_dir).predict_proba(x), load_recognizer(tiny_run).predict_proba(x)
+    np.testing.assert_allclose(continued, start, atol=1e-4)
+
+
+def test_mined_cuts_are_pieces_that_match_no_written_digit(pen):
+    from recognizer.negatives import mined_cuts
+    from recognizer.pendigits import writer_split
+
+    class EverythingIsAThree:
+        def predict_scores(self, images):
+            scores = np.zeros((len(images), 11), np.float32)
+            scores[:, 3] = 1.0
+            return scores
+
+    found = mined_cuts(EverythingIsAThree(), pen.subset(writer_split(pen)[0][:200]), 30, seed=1)
+    assert found.shape == (30, 28, 28) and found.dtype == np.uint8 and (found.max(axis=(1, 2)) > 0).all()
