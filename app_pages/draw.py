@@ -46,9 +46,9 @@ def not_a_digit_message(image: np.ndarray, prediction) -> str | None:
     """What to say when the ink is not one digit: several digits, or no digit at all."""
     if prediction.is_digit:
         return None
-    digits = rec.read_number(image)
-    if len(digits) >= 2 and all(p.is_digit for p in digits):
-        return f"That looks like {len(digits)} digits: try **A number**."
+    digits = rec.digits_in(image)
+    if digits >= 2:
+        return f"That looks like {digits} digits: try **A number**."
     return "That doesn't look like a digit."
 
 

@@ -66,6 +66,7 @@ def _key(name: str) -> str:
 def _preset_values(name: str) -> dict:
     values = {**DEFAULTS, **PRESETS[name]}
     values["train_subset"] = values["train_subset"] or 0  # the widget shows "all" as 0
+    values["init_from"] = values["init_from"] or ""  # the widget shows "from scratch" as empty
     return values
 
 
@@ -297,6 +298,24 @@ def data_section(pen_available: tuple[int, int] | str, corrections: int) -> None
         help="An 11th class trained on pen-written letters, digit pairs, cut digits and scribbles: the model "
         "can then say when ink is not one digit, and the number reader uses it to cut touching digits",
     )
+    a, b = st.columns(2)
+    with a:
+        _w(
+            st.text_input,
+            "init_from",
+            "Start from run (folder)",
+            help="Fine-tune: start from this run's weights (same architecture and classes); empty = from scratch",
+        )
+    with b:
+        _w(
+            st.number_input,
+            "mined_cuts",
+            "Mined wrong cuts",
+            min_value=0,
+            max_value=100_000,
+            step=1000,
+            help="Wrong cuts of touching numbers that the starting run reads as a digit, taught as “not a digit”",
+        )
     _w(
         st.checkbox,
         "corrections",
@@ -328,6 +347,7 @@ def other_fields_section() -> None:
 def form_config() -> TrainConfig:
     values = {f.name: ss[_key(f.name)] for f in FIELDS}
     values["train_subset"] = values["train_subset"] or None
+    values["init_from"] = (values["init_from"] or "").strip() or None
     return TrainConfig(**values)
 
 

@@ -123,6 +123,16 @@ class Recognizer:
         """Read a written number: one Prediction per digit, left to right (empty when blank)."""
         return self._read_ink(ink_from_image(image))
 
+    def digits_in(self, image: np.ndarray) -> int:
+        """How many digits a drawing that is not one digit seems to hold: 0 when it is no number.
+
+        It holds several when the number reader finds two or more pieces that are surely digits,
+        not all of them 1s: a V, an N or an H cuts into strokes that each pass for a 1.
+        """
+        pieces = self.read_number(image)
+        sure = all(p.is_digit and p.digit_probability >= 0.9 for p in pieces)
+        return len(pieces) if len(pieces) >= 2 and sure and any(p.digit != 1 for p in pieces) else 0
+
     def read_photo(self, image: np.ndarray) -> list[Prediction]:
         """Read the digits in a photo or scan (uneven light, paper texture), left to right."""
         return self._read_ink(ink_from_photo(image))

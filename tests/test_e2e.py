@@ -350,7 +350,8 @@ def _clear_letter(rec, letters):
     for i in held:
         if letters.labels[i] in CLEAR_LETTERS and letters.stroke_counts[i] <= 3:
             p = rec.predict_drawing(render_digit(letters.strokes(int(i)), brush=18, height=0.65 * CANVAS))
-            if p is not None and p.digit_probability < 0.1:
+            image = render_digit(letters.strokes(int(i)), brush=18, height=0.65 * CANVAS)
+            if p is not None and p.digit_probability < 0.1 and rec.digits_in(image) == 0:
                 return letters.strokes(int(i)), str(letters.labels[i])
     raise AssertionError("no held-out letter the model flags")
 

@@ -109,3 +109,13 @@ def test_a_model_without_the_class_calls_everything_a_digit(tiny_run, held_out):
     assert not ten.knows_not_digit
     drawings = two_digit_drawings(held_out, 5, seed=0)
     assert all(p.is_digit and p.digit_probability == 1.0 for p in ten.predict_drawings(drawings))
+
+
+def test_the_page_says_two_digits_for_pairs_and_not_for_letters(rec, held_out, held_out_letters):
+    pairs = [d for d in two_digit_drawings(held_out, 100, seed=4) if not rec.predict_drawing(d).is_digit]
+    assert np.mean([rec.digits_in(d) == 2 for d in pairs]) >= 0.9
+    index = np.flatnonzero(np.isin(held_out_letters.labels, list(CLEAR_LETTERS)))[:150]
+    rng = np.random.default_rng(5)
+    letters = [random_rendering(held_out_letters.strokes(int(i)), rng) for i in index]
+    flagged = [d for d, p in zip(letters, rec.predict_drawings(letters), strict=True) if p and not p.is_digit]
+    assert np.mean([rec.digits_in(d) >= 2 for d in flagged]) <= 0.12  # a V is no "11"
