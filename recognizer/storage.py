@@ -12,8 +12,10 @@ so a crash or a full disk never corrupts saved runs, corrections or the active-m
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,24 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 
 def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    """The process's umask, read without changing it (os.umask would, for every thread at once)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _probed_umask()
+
+
+@functools.cache
+def _probed_umask() -> int:
+    """Where /proc is missing (macOS, old kernels): the mode a fresh file really gets, found once."""
+    with tempfile.TemporaryDirectory() as folder:
+        probe = os.path.join(folder, "probe")
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY, 0o777))
+        return 0o777 & ~stat.S_IMODE(os.stat(probe).st_mode)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
