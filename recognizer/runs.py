@@ -3,7 +3,8 @@
 A run folder holds ``model.keras``, ``config.json``, ``history.json``, ``metrics.json`` and
 ``misclassified.json``. The shipped runs live in the repo's ``models/``, whose ``active.json``
 names the default model; a user's own runs live in the user data dir, and a user's choice of
-active model is ``<user data dir>/active.json``, which wins over the shipped default.
+active model is ``<user data dir>/active.json``, which wins over the shipped default. Activating
+a run writes only that pointer: the repo's tracked ``models/active.json`` is never rewritten.
 
     >>> from recognizer.runs import active_model_dir
     >>> (active_model_dir() / "model.keras").is_file()  # doctest: +SKIP
@@ -13,6 +14,7 @@ active model is ``<user data dir>/active.json``, which wins over the shipped def
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from recognizer import paths
@@ -20,6 +22,10 @@ from recognizer.storage import read_json, write_json_atomic
 
 ACTIVE_FILE = "active.json"
 MODEL_FILE = "model.keras"
+PARTIAL_SUFFIX = ".partial"  # a run being assembled: ".<name>.partial", renamed to "<name>" when complete
+DELETING_PREFIX = ".deleting-"  # a run being deleted: renamed first, then removed
+# A save takes seconds, so a partial folder untouched this long belongs to a writer that died.
+STALE_PARTIAL_SECONDS = 3600
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -27,14 +33,23 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def _user_choice() -> Path | None:
+    """The run named by the user's pointer: ``{"path": run folder}`` or ``{"shipped": model name}``."""
     pointer = paths.user_data_dir() / ACTIVE_FILE
     if not pointer.is_file():
         return None
     try:
-        chosen = Path(read_json(pointer)["path"])
+        choice = read_json(pointer)
+        chosen = _shipped_by_name(choice["shipped"]) if "shipped" in choice else Path(choice["path"])
     except (ValueError, KeyError, TypeError, OSError):
         return None  # an unreadable choice falls back to the shipped default
-    return chosen if (chosen / MODEL_FILE).is_file() else None
+    return chosen if chosen is not None and (chosen / MODEL_FILE).is_file() else None
+
+
+def _shipped_by_name(name) -> Path | None:
+    # Only a plain folder name inside models/: a pointer never leads elsewhere through "..".
+    if not isinstance(name, str) or not name or name != Path(name).name or name.startswith("."):
+        return None
+    return paths.shipped_models_dir() / name
 
 
 def shipped_active_dir() -> Path:
@@ -58,19 +73,28 @@ def is_shipped(run_dir: str | os.PathLike) -> bool:
 
 
 def set_active(run_dir: str | os.PathLike) -> None:
-    """Make ``run_dir`` the active model, atomically.
+    """Make ``run_dir`` the active model by writing the user's pointer, atomically.
 
-    A shipped model becomes the repo default (and clears the user's override so it takes
-    effect); any other run becomes the user's choice.
+    Only the user data dir's ``active.json`` changes, never the repo's ``models/active.json``
+    (a tracked file, the same for everyone). Choosing the shipped default removes the user's
+    pointer, so a later release's default takes over; another shipped model is remembered by
+    name, a user's run by its path.
     """
     run_dir = Path(run_dir).resolve()
     if not (run_dir / MODEL_FILE).is_file():
         raise ModelNotFoundError(f"{run_dir} holds no {MODEL_FILE}")
-    if is_shipped(run_dir):
-        write_json_atomic(paths.shipped_models_dir() / ACTIVE_FILE, {"model": run_dir.name})
-        (paths.user_data_dir() / ACTIVE_FILE).unlink(missing_ok=True)
+    pointer = paths.user_data_dir() / ACTIVE_FILE
+    if not is_shipped(run_dir):
+        write_json_atomic(pointer, {"path": str(run_dir)})
+        return
+    try:
+        is_default = run_dir == shipped_active_dir().resolve()
+    except ModelNotFoundError:
+        is_default = False
+    if is_default:
+        pointer.unlink(missing_ok=True)
     else:
-        write_json_atomic(paths.user_data_dir() / ACTIVE_FILE, {"path": str(run_dir)})
+        write_json_atomic(pointer, {"shipped": run_dir.name})
 
 
 def _number(value) -> float | None:
@@ -145,6 +169,47 @@ def delete_run(run_dir: str | os.PathLike) -> None:
     if not (run_dir / MODEL_FILE).is_file():
         raise ModelNotFoundError(f"{run_dir} is not a run folder")
     # Hide it first (one rename), so a crash mid-delete never leaves a half run in the list.
-    doomed = run_dir.with_name(f".deleting-{run_dir.name}-{uuid.uuid4().hex[:6]}")
+    doomed = run_dir.with_name(f"{DELETING_PREFIX}{run_dir.name}-{uuid.uuid4().hex[:6]}")
     run_dir.rename(doomed)
     shutil.rmtree(doomed, ignore_errors=True)
+
+
+def sweep_leftovers(
+    runs_dir: str | os.PathLike,
+    dead_writers: Iterable[str] = (),
+    max_age: float = STALE_PARTIAL_SECONDS,
+) -> list[str]:
+    """Remove what killed writers left in ``runs_dir``; return the names removed.
+
+    Half-deleted runs always go. A partial run goes when its writer is known to be gone
+    (``dead_writers``: run names of jobs that no longer run) or when nothing in it changed for
+    ``max_age`` seconds (a terminal ``scripts/train.py`` killed while saving). The caller makes
+    sure no live job writes here (``recognizer.jobs`` holds the job lock while it sweeps).
+    """
+    import shutil
+
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    dead = {f".{name}{PARTIAL_SUFFIX}" for name in dead_writers}
+    removed = []
+    for folder in runs_dir.iterdir():
+        if not folder.is_dir() or not folder.name.startswith("."):
+            continue
+        deleting = folder.name.startswith(DELETING_PREFIX)
+        partial = folder.name.endswith(PARTIAL_SUFFIX)
+        if deleting or (partial and (folder.name in dead or _idle_seconds(folder) > max_age)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return sorted(removed)
+
+
+def _idle_seconds(folder: Path) -> float:
+    """Seconds since anything in ``folder`` (the folder or a file directly in it) was modified."""
+    import time
+
+    try:
+        newest = max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])
+    except OSError:
+        return 0.0  # changing under us: someone is at work here
+    return time.time() - newest

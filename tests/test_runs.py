@@ -1,10 +1,25 @@
 """Run listing, activation and deletion: the shipped model and the active one are protected."""
 
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from recognizer.runs import active_model_dir, delete_run, list_runs, set_active, shipped_active_dir
+from recognizer import paths
+from recognizer.runs import (
+    STALE_PARTIAL_SECONDS,
+    active_model_dir,
+    delete_run,
+    list_runs,
+    set_active,
+    shipped_active_dir,
+    sweep_leftovers,
+)
 
 
 @pytest.fixture
@@ -44,8 +59,6 @@ def test_delete_refuses_active_and_shipped_and_removes_others(two_runs):
 
 
 def test_damaged_metrics_list_with_what_can_be_read(two_runs):
-    import json
-
     runs, first, second = two_runs
     metrics = json.loads((first / "metrics.json").read_text())
     metrics.update(test_accuracy="oops", parameter_count=None, epochs_run=[1])
@@ -55,3 +68,69 @@ def test_damaged_metrics_list_with_what_can_be_read(two_runs):
     assert "run-b" not in rows  # unreadable: not a run to offer
     assert rows["run-a"]["test_accuracy"] is None and rows["run-a"]["parameters"] is None
     assert rows["run-a"]["epochs"] is None and rows["run-a"]["architecture"] == "lenet5"
+
+
+def test_activating_never_rewrites_the_repos_active_json(two_runs, tmp_path, monkeypatch):
+    runs, first, _ = two_runs
+    repo_pointer = paths.shipped_models_dir() / "active.json"
+    before = (repo_pointer.read_bytes(), repo_pointer.stat().st_mtime_ns)
+    default = shipped_active_dir()
+    other = next(p for p in paths.shipped_models_dir().iterdir() if (p / "model.keras").is_file() and p != default)
+
+    set_active(other)  # another shipped model: remembered by name in the user's pointer
+    assert active_model_dir() == other
+    assert json.loads((paths.user_data_dir() / "active.json").read_text()) == {"shipped": other.name}
+    set_active(first)
+    assert active_model_dir().resolve() == first.resolve()
+    set_active(default)  # the shipped default: the user's pointer goes, the repo's default rules
+    assert active_model_dir() == default and not (paths.user_data_dir() / "active.json").exists()
+    assert (repo_pointer.read_bytes(), repo_pointer.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("pointer", [{"shipped": "../models/x"}, {"shipped": ".hidden"}, {"shipped": 3}, ["path"]])
+def test_an_odd_user_pointer_falls_back_to_the_shipped_default(pointer):
+    (paths.user_data_dir() / "active.json").write_text(json.dumps(pointer))
+    assert active_model_dir() == shipped_active_dir()
+
+
+def test_leftovers_of_killed_writers_are_swept_and_nothing_else(two_runs):
+    runs, first, second = two_runs
+    for name in (".job-a.partial", ".fresh.partial", ".old.partial", ".deleting-run-x-1a2b3c"):
+        (runs / name).mkdir()
+        (runs / name / "model.keras").write_bytes(b"half")
+    hours_ago = time.time() - 2 * STALE_PARTIAL_SECONDS
+    for path in (runs / ".old.partial", runs / ".old.partial" / "model.keras"):
+        os.utime(path, (hours_ago, hours_ago))
+    removed = sweep_leftovers(runs, dead_writers=["job-a", "job-b"])
+    assert removed == [".deleting-run-x-1a2b3c", ".job-a.partial", ".old.partial"]
+    # A partial folder written to a moment ago may belong to a live writer (a terminal training).
+    assert sorted(p.name for p in runs.iterdir()) == [".fresh.partial", "run-a", "run-b"]
+
+
+# Switches the active model back and forth between two runs until killed.
+SWITCH_FOREVER = """
+import sys
+from recognizer.runs import set_active
+while True:
+    set_active(sys.argv[1])
+    set_active(sys.argv[2])
+"""
+
+
+def test_a_process_killed_while_activating_leaves_a_valid_pointer(two_runs, isolated_user_dirs):
+    _, first, second = two_runs
+    pointer = isolated_user_dirs / "active.json"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    chosen = set()
+    for kill in range(10):
+        switcher = subprocess.Popen([sys.executable, "-c", SWITCH_FOREVER, str(first), str(second)], env=env)
+        deadline = time.monotonic() + 30
+        while not pointer.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.05 + 0.03 * kill)
+        switcher.send_signal(signal.SIGKILL)
+        switcher.wait()
+        chosen.add(json.loads(pointer.read_text())["path"])  # always whole JSON naming a run
+        assert active_model_dir().resolve() in (first.resolve(), second.resolve())
+    assert chosen <= {str(first.resolve()), str(second.resolve())}
