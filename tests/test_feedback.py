@@ -1,6 +1,11 @@
 """The corrections store: atomic, concurrent-safe files that training can load."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -51,3 +56,39 @@ def test_unreadable_file_is_skipped_and_temp_files_ignored(tmp_path):
     (tmp_path / ".20260101-000001-x-5.npz.abc.tmp").write_bytes(b"half written")
     images, labels = store.load()
     assert labels.tolist() == [2]
+
+
+# Saves corrections (label = count % 10, a bar as wide as the label) until killed.
+SAVE_FOREVER = """
+import sys
+import numpy as np
+from recognizer.feedback import FeedbackStore
+store = FeedbackStore(sys.argv[1])
+i = 0
+while True:
+    image = np.zeros((28, 28), np.uint8)
+    image[4:24, 4 : 5 + i % 10] = 255
+    store.save(image, label=i % 10)
+    i += 1
+"""
+
+
+def test_a_process_killed_while_saving_corrections_loses_none_it_finished(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    store = FeedbackStore(tmp_path)
+    for kill in range(8):
+        before = store.count()
+        saver = subprocess.Popen([sys.executable, "-c", SAVE_FOREVER, str(tmp_path)], env=env)
+        deadline = time.monotonic() + 30
+        while store.count() == before:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.02 * kill)
+        saver.send_signal(signal.SIGKILL)
+        saver.wait()
+    files = store.files()
+    images, labels = store.load()
+    assert len(labels) == len(files) > 8  # every listed correction loads: none is half-written
+    widths = (images[:, 10] == 255).sum(axis=1)  # the bar drawn for each label
+    np.testing.assert_array_equal(widths, labels + 1)
+    assert all(p.stem.endswith(f"-{label}") for p, label in zip(files, labels, strict=True))
