@@ -146,3 +146,16 @@ def build_model(name: str, num_classes: int = NUM_CLASSES) -> keras.Model:
 def parameter_count(model: keras.Model) -> int:
     """Total number of weights (trainable and not) in ``model``."""
     return int(model.count_params())
+
+
+def inference_copy(model: keras.Model, name: str | None = None) -> keras.Model:
+    """The same layers and weights without optimizer state (a third of the file), optionally renamed.
+
+    Not ``keras.models.clone_model``: it compiles the copy with the original's optimizer.
+    """
+    config = model.get_config()
+    if name is not None:
+        config["name"] = name
+    copy = type(model).from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -23,6 +23,17 @@ class BadImageError(ValueError):
     """An input that is not an image the models can take; the message says what is wrong."""
 
 
+def to_unit(pixels):
+    """Pixels 0..255 as float32 0..1: the one place the 1/255 scale is written.
+
+    Takes NumPy arrays of any numeric dtype, or float32 TensorFlow tensors (a ``tf.data`` map
+    scales in graph form with the same factor).
+    """
+    if isinstance(pixels, np.ndarray | np.generic) or not hasattr(pixels, "dtype"):  # a tensor stays in its own
+        pixels = np.asarray(pixels, dtype=np.float32)
+    return pixels * np.float32(1 / 255)
+
+
 def to_model_input(images) -> np.ndarray:
     """(N,28,28) or (N,28,28,1), uint8 0..255 or float 0..1 -> float32 (N,28,28,1) in 0..1.
 
@@ -40,7 +51,7 @@ def to_model_input(images) -> np.ndarray:
     if arr.ndim != 4 or arr.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
         raise BadImageError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {np.shape(images)}")
     if arr.dtype == np.uint8:
-        return arr.astype(np.float32) * np.float32(1 / 255)
+        return to_unit(arr)
     arr = arr.astype(np.float32)
     if not arr.size:
         return arr
@@ -79,7 +90,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 4:
         alpha = arr[..., 3]
         if alpha.min() < 250:
-            return alpha.astype(np.float32) * np.float32(1 / 255)
+            return to_unit(alpha)
         arr = arr[..., :3]
     gray = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
     return _ink_from_gray(gray)

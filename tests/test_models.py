@@ -40,3 +40,21 @@ def test_architecture_can_add_the_not_a_digit_class(name):
     model = build_model(name, num_classes=11)
     assert model.output_shape == (None, 11)
     assert parameter_count(model) > parameter_count(build_model(name))  # one more output unit's weights
+
+
+def test_inference_copy_answers_the_same_without_optimizer_state(tmp_path):
+    import keras
+
+    from recognizer.models import inference_copy
+
+    model = build_model("lenet5")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    model.fit(x, np.arange(4), epochs=1, verbose=0)  # the optimizer now holds state
+    copy = inference_copy(model, name="renamed")
+    assert copy.name == "renamed" and getattr(copy, "optimizer", None) is None
+    np.testing.assert_allclose(copy.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    model.save(tmp_path / "trained.keras")
+    copy.save(tmp_path / "copy.keras")
+    assert (tmp_path / "copy.keras").stat().st_size < (tmp_path / "trained.keras").stat().st_size / 2
+    assert keras.saving.load_model(tmp_path / "copy.keras", compile=False).name == "renamed"

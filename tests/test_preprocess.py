@@ -218,6 +218,20 @@ def test_to_model_input_shapes_and_scaling():
     assert x.shape == (1, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
 
 
+def test_to_unit_scales_arrays_and_tensors_alike():
+    import tensorflow as tf
+
+    from recognizer.preprocess import to_unit
+
+    pixels = np.arange(256, dtype=np.uint8)
+    unit = to_unit(pixels)
+    assert unit.dtype == np.float32 and unit[0] == 0 and unit[255] == 1 and unit[51] == pytest.approx(0.2)
+    image = (np.arange(784) % 256).astype(np.uint8).reshape(28, 28)
+    np.testing.assert_array_equal(to_model_input(image)[0, ..., 0], to_unit(image))  # one scale for both
+    graph = to_unit(tf.cast(tf.constant(pixels), tf.float32))  # as a tf.data map would scale
+    np.testing.assert_array_equal(graph.numpy(), unit)
+
+
 # --- segmentation of numbers -------------------------------------------------------------------
 
 
