@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, probability_chart
+from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged
 from recognizer.feedback import FeedbackStore
+from recognizer.figures import boxes_figure, probability_chart
 from recognizer.preprocess import decode_image, ink_from_image
+from recognizer.units import MB, megabytes
 
 CONFIDENCE_THRESHOLD = 0.7  # below this the page says it is not sure
 MAX_UPLOAD_MB = 8
@@ -68,25 +69,6 @@ def show_answer(prediction, doubt: str | None = None) -> None:
         st.plotly_chart(probability_chart(prediction.probabilities), width="stretch")
 
 
-def boxes_figure(image: np.ndarray, predictions) -> go.Figure:
-    """The drawing with a box and the answer over each digit."""
-    ink = ink_from_image(image)
-    fig = go.Figure(go.Heatmap(z=ink, colorscale="Greys", showscale=False, hoverinfo="skip"))
-    for p in predictions:
-        x, y, w, h = p.box
-        color = "#e4572e" if p.is_digit else "#9aa5b1"
-        fig.add_shape(type="rect", x0=x, y0=y, x1=x + w, y1=y + h, line=dict(color=color, width=2))
-        text = f"{p.digit}" if p.is_digit else "?"
-        fig.add_annotation(x=x + w / 2, y=y, text=text, showarrow=False, yshift=12, font=dict(size=16))
-    fig.update_layout(
-        height=260,
-        margin=dict(l=0, r=0, t=24, b=0),
-        xaxis=dict(visible=False),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
-    )
-    return fig
-
-
 def show_number(image: np.ndarray, predictions, key: str) -> None:
     if not predictions:
         st.info("No digits found yet.")
@@ -95,7 +77,7 @@ def show_number(image: np.ndarray, predictions, key: str) -> None:
     doubtful = sum(not p.is_digit for p in predictions)
     if doubtful:
         st.warning(f"{doubtful} of the pieces (grey, “?”) don't look like a digit.")
-    st.plotly_chart(boxes_figure(image, predictions), width="stretch")
+    st.plotly_chart(boxes_figure(ink_from_image(image), predictions), width="stretch")
     for start in range(0, len(predictions), 6):
         for i, (column, p) in enumerate(zip(st.columns(6), predictions[start : start + 6], strict=False), start=start):
             with column:
@@ -150,8 +132,8 @@ else:
         type=["png", "jpg", "jpeg"],
     )
     if upload is not None:
-        if upload.size > MAX_UPLOAD_MB * 2**20:
-            st.error(f"That file is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+        if upload.size > MAX_UPLOAD_MB * MB:
+            st.error(f"That file is {megabytes(upload.size):.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
         else:
             try:
                 photo = decode_image(upload.getvalue())

@@ -1,13 +1,15 @@
-"""What every page shares: the cached active model and the sidebar. Not a page itself."""
+"""What every page shares: the cached models, the sidebar, digits blown up for st.image. Not a page itself."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from recognizer import Recognizer, load_recognizer
-from recognizer.runs import ModelNotFoundError, active_model_dir, shipped_active_dir
+from recognizer.figures import learning_curves_figure as learning_curves_figure  # app_pages/train.py imports it
+from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
 
 # Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
 LAST_DRAWING_KEY = "last_drawing"
@@ -46,7 +48,7 @@ def active_recognizer() -> Recognizer | None:
 
 def _stamp(model_dir: Path) -> float:
     """The model file's mtime: a re-trained model at the same path loads afresh."""
-    return (Path(model_dir) / "model.keras").stat().st_mtime
+    return (Path(model_dir) / MODEL_FILE).stat().st_mtime
 
 
 def sidebar(rec: Recognizer | None) -> None:
@@ -61,41 +63,17 @@ def sidebar(rec: Recognizer | None) -> None:
             st.caption(f"MNIST test accuracy: {acc:.2%}")
 
 
-def probability_chart(probabilities, height: int = 300):
-    """Horizontal Plotly bars of the ten class probabilities, the top one highlighted."""
-    import numpy as np
-    import plotly.graph_objects as go
-
-    probabilities = np.asarray(probabilities, dtype=float)
-    best = int(probabilities.argmax())
-    colors = ["#e4572e" if d == best else "#9aa5b1" for d in range(10)]
-    fig = go.Figure(
-        go.Bar(
-            x=probabilities,
-            y=[str(d) for d in range(10)],
-            orientation="h",
-            marker_color=colors,
-            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
-            textposition="outside",
-            hovertemplate="digit %{y}: %{x:.2%}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(range=[0, 1.15], tickformat=".0%", showgrid=False),
-        yaxis=dict(autorange="reversed", type="category", title=None),
-        showlegend=False,
-    )
-    return fig
-
-
-def enlarged(image28, scale: int = 6):
-    """A 28x28 model input blown up with hard pixel edges, as uint8 for st.image."""
-    import numpy as np
-
+def enlarged(image28, scale: int = 6) -> np.ndarray:
+    """A 28x28 image in 0..1 blown up with hard pixel edges, as uint8 for st.image."""
     pixels = np.clip(np.asarray(image28) * 255, 0, 255).astype(np.uint8)
     return np.kron(pixels, np.ones((scale, scale), np.uint8))
+
+
+def tiles(images: np.ndarray, scale: int = 3) -> np.ndarray:
+    """A (rows, cols, 28, 28) stack of 0..1 images as one picture, a thin grey gap between digits."""
+    rows, cols = images.shape[:2]
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=0.35)
+    return enlarged(padded.transpose(0, 2, 1, 3).reshape(rows * 30, cols * 30), scale)
 
 
 def duration_text(seconds: float | None) -> str:
@@ -114,74 +92,8 @@ def duration_text(seconds: float | None) -> str:
 
 def recognizer_at(run_dir) -> Recognizer | None:
     """The model of one run folder, loaded once per process like the active one; None (with an error) if unloadable."""
-    from recognizer.runs import MODEL_FILE
-
     try:
-        stamp = (Path(run_dir) / MODEL_FILE).stat().st_mtime
-        return _load(str(run_dir), stamp)
+        return _load(str(run_dir), _stamp(run_dir))
     except (ModelNotFoundError, OSError, ValueError) as exc:
         st.error(f"The model in {Path(run_dir).name} could not be loaded: {exc}")
         return None
-
-
-def learning_curves_figure(history: dict):
-    """Loss and accuracy per epoch (train vs validation), the learning rate on a second axis.
-
-    ``history`` is a run's history.json: lists per key (loss, val_loss, accuracy, ...).
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("Loss", "Accuracy"),
-        horizontal_spacing=0.12,
-        specs=[[{"secondary_y": True}, {"secondary_y": False}]],
-    )
-    epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
-    series = [
-        ("loss", "train", "#1f77b4", "solid", 1),
-        ("val_loss", "validation", "#e4572e", "dash", 1),
-        ("accuracy", "train", "#1f77b4", "solid", 2),
-        ("val_accuracy", "validation", "#e4572e", "dash", 2),
-    ]
-    for metric, name, color, dash, col in series:
-        ys = history.get(metric)
-        if not ys or all(y is None for y in ys):  # no validation split: no validation curves
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=ys,
-                name=name,
-                mode="lines+markers",
-                line=dict(color=color, dash=dash),
-                legendgroup=name,
-                showlegend=col == 1,
-                hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-            secondary_y=False if col == 1 else None,
-        )
-    lr = history.get("learning_rate")
-    if lr:
-        fig.add_trace(
-            go.Scatter(
-                x=epochs,
-                y=lr,
-                name="learning rate",
-                mode="lines",
-                line=dict(color="#9aa5b1", dash="dot"),
-                hovertemplate="epoch %{x}<br>learning rate: %{y:.2e}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-            secondary_y=True,
-        )
-        fig.update_yaxes(row=1, col=1, secondary_y=True, showgrid=False, rangemode="tozero")
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return fig

@@ -30,6 +30,7 @@ import re
 import shutil
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ import numpy as np
 
 from recognizer import paths
 from recognizer.inference import Recognizer, load_recognizer
+from recognizer.jsonfiles import read_json_or
 from recognizer.preprocess import to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError
-from recognizer.storage import read_json, write_bytes_atomic, write_json_atomic
+from recognizer.storage import write_bytes_atomic, write_json_atomic
+from recognizer.units import megabytes
 
 PROBABILITIES_FILE = "test_probabilities.npz"
 
@@ -221,6 +224,45 @@ def confidence_histogram(y_true: np.ndarray, proba: np.ndarray, bins: int = 20) 
     }
 
 
+# --- Which test samples a confusion-matrix cell shows ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellSamples:
+    """The test samples of one confusion-matrix cell, in the order to show them."""
+
+    indices: list[int]  # MNIST test indices, every sample of the cell
+    probabilities: np.ndarray | None  # of the first ``shown`` indices; None when unknown
+    least_sure_first: bool = False  # right answers ordered by their confidence, the lowest first
+
+
+def cell_samples(
+    true: int, pred: int, y_test: np.ndarray, misclassified: dict, proba: np.ndarray | None = None, shown: int = 8
+) -> CellSamples:
+    """The test samples read as ``pred`` whose label is ``true``.
+
+    A wrong cell comes from the run's ``misclassified.json`` (with their probabilities); a right
+    cell from the run's test probabilities ``proba`` (least sure first), else from the labels less
+    the misclassified indices (no probabilities).
+    """
+    if true != pred:
+        rows = [
+            (int(i), pr)
+            for i, t, p, pr in zip(
+                *(misclassified.get(key, []) for key in ("index", "true", "predicted", "probabilities")), strict=False
+            )
+            if t == true and p == pred
+        ]
+        probabilities = np.asarray([pr for _, pr in rows[:shown]]) if rows else None
+        return CellSamples([i for i, _ in rows], probabilities)
+    if proba is not None:
+        right = np.flatnonzero((y_test == true) & (proba.argmax(axis=1) == true))
+        indices = right[np.argsort(proba[right, true], kind="stable")].tolist()
+        return CellSamples(indices, proba[indices[:shown]], least_sure_first=True)
+    wrong = set(misclassified.get("index", []))
+    return CellSamples([int(i) for i in np.flatnonzero(y_test == true) if int(i) not in wrong], None)
+
+
 # --- What the model looks at ---------------------------------------------------------------------
 
 
@@ -309,8 +351,7 @@ def measure_latency(recognizer: Recognizer, calls: int = 50) -> float:
         started = time.perf_counter()
         recognizer.predict_proba(image)
         timings.append((time.perf_counter() - started) * 1000)
-    # A timer tick of 0 would read as "free"; no call is faster than the clock resolution.
-    return max(float(statistics.median(timings)), 1e-6)
+    return float(statistics.median(timings))
 
 
 # --- Ensembles -----------------------------------------------------------------------------------
@@ -331,12 +372,9 @@ def _renamed_member(model_file: Path, name: str):
     """The model at ``model_file`` as a fresh copy called ``name`` (members must differ by name)."""
     import keras
 
-    model = keras.saving.load_model(model_file, compile=False)
-    config = model.get_config()
-    config["name"] = name
-    copy = type(model).from_config(config)
-    copy.set_weights(model.get_weights())
-    return copy
+    from recognizer.models import inference_copy
+
+    return inference_copy(keras.saving.load_model(model_file, compile=False), name)
 
 
 def ensemble_model(run_dirs: list[Path], name: str):
@@ -361,8 +399,8 @@ def _member_training_seconds(run_dirs: list[Path]) -> float:
     total = 0.0
     for run_dir in run_dirs:
         try:
-            total += float(read_json(run_dir / "metrics.json").get("training_seconds") or 0.0)
-        except (OSError, ValueError, TypeError):
+            total += float(read_json_or(run_dir / "metrics.json", {}).get("training_seconds") or 0.0)
+        except (ValueError, TypeError):
             continue  # a member without metrics adds no known cost
     return round(total, 1)
 
@@ -431,39 +469,20 @@ def build_ensemble(
     (the ``load_mnist`` tuple) may be passed to skip loading it; ``pen_holdout=False`` skips the
     pen-digits hold-out evaluation (it is skipped anyway when the pen-digits file is missing).
     """
-    from recognizer.evaluate import classification_report, misclassified
     from recognizer.train import pen_holdout_report
 
     run_dirs, out_dir = _checked_ensemble_target(run_dirs, out_dir, name)
-    if mnist is None:
-        x_test, y_test = _mnist_test_set()
-    else:
-        _, (x_test, y_test) = mnist
+    x_test, y_test = _mnist_test_set() if mnist is None else mnist[1]
     model = ensemble_model(run_dirs, name)
     recognizer = Recognizer(model)
     proba = recognizer.predict_proba(x_test)
-    report = classification_report(y_test, proba)
     pen_report = pen_holdout_report(recognizer, None) if pen_holdout else None
-
     # Assembled under a hidden name and renamed when complete, as recognizer.train does.
     tmp_dir = out_dir / f".{name}.partial"
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     try:
-        model.save(tmp_dir / MODEL_FILE)
-        model_bytes = (tmp_dir / MODEL_FILE).stat().st_size
-        config = {
-            "architecture": "ensemble",
-            "members": [run_dir.name for run_dir in run_dirs],
-            "member_paths": [str(run_dir.resolve()) for run_dir in run_dirs],
-            "combine": "mean of the members' probabilities",
-        }
-        write_json_atomic(tmp_dir / "config.json", config)
-        write_json_atomic(tmp_dir / "history.json", {})
-        metrics = _ensemble_metrics(name, run_dirs, model, model_bytes, report, pen_report)
-        write_json_atomic(tmp_dir / "metrics.json", metrics)
-        write_json_atomic(tmp_dir / "misclassified.json", misclassified(y_test, proba))
-        write_bytes_atomic(tmp_dir / PROBABILITIES_FILE, _npz_bytes(probabilities=proba.astype(np.float16)))
+        _write_ensemble_run(tmp_dir, name, run_dirs, model, (y_test, proba), pen_report)
         tmp_dir.rename(out_dir / name)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -471,14 +490,29 @@ def build_ensemble(
     return out_dir / name
 
 
+def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, answers, pen_report) -> None:
+    """The files of a run folder for an ensemble; ``answers``: the test labels and its probabilities."""
+    from recognizer.evaluate import classification_report, misclassified
+
+    y_test, proba = answers
+    model.save(folder / MODEL_FILE)
+    config = {
+        "architecture": "ensemble",
+        "members": [run_dir.name for run_dir in run_dirs],
+        "member_paths": [str(run_dir.resolve()) for run_dir in run_dirs],
+        "combine": "mean of the members' probabilities",
+    }
+    write_json_atomic(folder / "config.json", config)
+    write_json_atomic(folder / "history.json", {})
+    report = classification_report(y_test, proba)
+    model_bytes = (folder / MODEL_FILE).stat().st_size
+    metrics = _ensemble_metrics(name, run_dirs, model, model_bytes, report, pen_report)
+    write_json_atomic(folder / "metrics.json", metrics)
+    write_json_atomic(folder / "misclassified.json", misclassified(y_test, proba))
+    write_bytes_atomic(folder / PROBABILITIES_FILE, _npz_bytes(probabilities=proba.astype(np.float16)))
+
+
 # --- A standalone HTML report --------------------------------------------------------------------
-
-
-def _read_json_or_empty(path: Path) -> dict:
-    try:
-        return read_json(path)
-    except (OSError, ValueError):
-        return {}
 
 
 def _percent(value) -> str:
@@ -499,7 +533,7 @@ def _key_metrics_rows(metrics: dict) -> list[tuple[str, Any]]:
         ("Test accuracy", _percent(metrics.get("test_accuracy"))),
         ("Pen hold-out accuracy", _percent(metrics.get("pen_holdout_accuracy"))),
         ("Parameters", f"{metrics['parameter_count']:,}" if "parameter_count" in metrics else "—"),
-        ("Model file size", f"{size / 1e6:.2f} MB" if isinstance(size, (int, float)) else "—"),
+        ("Model file size", f"{megabytes(size):.2f} MB" if isinstance(size, (int, float)) else "—"),
         ("Training time", f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else "—"),
         ("Epochs run", metrics.get("epochs_run", "—")),
         ("Created", metrics.get("created", "—")),
@@ -516,60 +550,6 @@ def _per_class_table(per_class: list[dict]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def _learning_curve_figures(history: dict) -> list:
-    import plotly.graph_objects as go
-
-    figures = []
-    epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
-    for metric in ("loss", "accuracy"):
-        if not history.get(metric):
-            continue
-        fig = go.Figure()
-        fig.add_scatter(x=epochs, y=history[metric], mode="lines+markers", name=f"train {metric}")
-        if history.get(f"val_{metric}"):
-            fig.add_scatter(x=epochs, y=history[f"val_{metric}"], mode="lines+markers", name=f"validation {metric}")
-        fig.update_layout(title=f"Learning curve: {metric}", xaxis_title="epoch", yaxis_title=metric, height=350)
-        figures.append(fig)
-    return figures
-
-
-def _confusion_figure(confusion: list[list[int]]):
-    import plotly.graph_objects as go
-
-    digits = [str(d) for d in range(len(confusion))]
-    fig = go.Figure(
-        go.Heatmap(z=confusion, x=digits, y=digits, colorscale="Blues", text=confusion, texttemplate="%{text}")
-    )
-    fig.update_layout(
-        title="Confusion matrix (test set)",
-        xaxis_title="predicted",
-        yaxis_title="true",
-        yaxis_autorange="reversed",
-        height=520,
-        width=560,
-    )
-    return fig
-
-
-def _reliability_figure(calibration: dict):
-    import plotly.graph_objects as go
-
-    edges = calibration["bin_edges"]
-    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    fig = go.Figure()
-    fig.add_bar(x=centres, y=calibration["accuracy"], width=edges[1] - edges[0], name="accuracy in bin")
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", line={"dash": "dash"})
-    fig.update_layout(
-        title=f"Reliability diagram (ECE {calibration['ece']:.4f})",
-        xaxis_title="top-class confidence",
-        yaxis_title="accuracy",
-        xaxis_range=[0, 1],
-        yaxis_range=[0, 1],
-        height=400,
-    )
-    return fig
-
-
 def _test_labels_for(proba: np.ndarray) -> np.ndarray | None:
     """MNIST test labels matching ``proba``, None when MNIST is not at hand."""
     from recognizer.data import DataError
@@ -582,15 +562,52 @@ def _test_labels_for(proba: np.ndarray) -> np.ndarray | None:
     return y_test[: len(proba)] if len(proba) <= len(y_test) else None
 
 
-def _reliability_section(run_dir: Path, y_true: np.ndarray | None) -> tuple[str, list]:
+def _curves_part(history: dict):
+    """The learning-curve figure, or why there is none."""
+    from recognizer.figures import learning_curves_figure
+
+    if not history.get("loss"):
+        return "<p>No training history (e.g. an ensemble of trained models).</p>"
+    return learning_curves_figure(history)
+
+
+def _confusion_parts(metrics: dict) -> list:
+    """The confusion matrix (counts, as on the Explore page) and the per-class table."""
+    from recognizer.figures import confusion_figure
+
+    if not metrics.get("confusion_matrix"):
+        return ["<p>No confusion matrix in this run's metrics.</p>"]
+    parts = [confusion_figure(metrics["confusion_matrix"], clickable=False)]
+    if metrics.get("per_class"):
+        parts += ["<h2>Per-class metrics</h2>", _per_class_table(metrics["per_class"])]
+    return parts
+
+
+def _calibration_part(run_dir: Path, y_true: np.ndarray | None):
+    """The reliability diagram of the run's test probabilities, or why there is none."""
+    from recognizer.figures import reliability_figure
+
     try:
         proba = test_probabilities(run_dir)
     except Exception as exc:  # noqa: BLE001 — a report without this plot beats no report
-        return f"<p>No reliability diagram: {html.escape(str(exc))}</p>", []
+        return f"<p>No reliability diagram: {html.escape(str(exc))}</p>"
     labels = y_true if y_true is not None else _test_labels_for(proba)
     if labels is None or len(labels) != len(proba):
-        return "<p>No reliability diagram: the MNIST test labels are not available.</p>", []
-    return "", [_reliability_figure(reliability(labels, proba))]
+        return "<p>No reliability diagram: the MNIST test labels are not available.</p>"
+    return reliability_figure(reliability(labels, proba))
+
+
+def _rendered(parts: list) -> str:
+    """HTML strings as they are, figures as HTML; plotly.js (about 4.6 MB) is embedded once, with the
+    first figure, so the file opens offline."""
+    out, embed_plotly_js = [], True
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            out.append(part.to_html(full_html=False, include_plotlyjs=embed_plotly_js))
+            embed_plotly_js = False
+    return "\n".join(out)
 
 
 _STYLE = """
@@ -604,43 +621,30 @@ th { background: #f3f3f3; }
 def html_report(run_dir: str | os.PathLike, y_true: np.ndarray | None = None) -> str:
     """A standalone HTML page (works offline) on one run: metrics, curves, confusions, calibration.
 
-    ``y_true``: the test labels for the reliability diagram; read from MNIST when omitted.
+    The figures are the Explore page's (``recognizer.figures``). ``y_true``: the test labels for the
+    reliability diagram; read from MNIST when omitted.
     """
     run_dir = Path(run_dir)
     _model_file(run_dir)
-    metrics = _read_json_or_empty(run_dir / "metrics.json")
-    config = _read_json_or_empty(run_dir / "config.json")
-    history = _read_json_or_empty(run_dir / "history.json")
+    metrics = read_json_or(run_dir / "metrics.json", {})
+    config = read_json_or(run_dir / "config.json", {})
     title = f"Model report: {run_dir.name}"
-
-    sections = [f"<h1>{html.escape(title)}</h1>", "<h2>Key metrics</h2>", _table(_key_metrics_rows(metrics))]
-    sections += ["<h2>Training configuration</h2>", _table(sorted(config.items()), header=("setting", "value"))]
-    figures = []
-
-    curves = _learning_curve_figures(history)
-    sections.append("<h2>Learning curves</h2>")
-    if not curves:
-        sections.append("<p>No training history (e.g. an ensemble of trained models).</p>")
-    figures += [("curves", fig) for fig in curves]
-
-    if metrics.get("confusion_matrix"):
-        figures.append(("confusion", _confusion_figure(metrics["confusion_matrix"])))
-    note, reliability_figs = _reliability_section(run_dir, y_true)
-    figures += [("reliability", fig) for fig in reliability_figs]
-
-    # plotly.js is embedded once, with the first figure, so the file opens offline.
-    rendered = {"curves": [], "confusion": [], "reliability": []}
-    for i, (kind, fig) in enumerate(figures):
-        rendered[kind].append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
-    sections += rendered["curves"]
-    sections += ["<h2>Confusion matrix</h2>", *rendered["confusion"]]
-    if metrics.get("per_class"):
-        sections += ["<h2>Per-class metrics</h2>", _per_class_table(metrics["per_class"])]
-    sections += ["<h2>Calibration</h2>", note, *rendered["reliability"]]
-
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<h2>Key metrics</h2>",
+        _table(_key_metrics_rows(metrics)),
+        "<h2>Training configuration</h2>",
+        _table(sorted(config.items()), header=("setting", "value")),
+        "<h2>Learning curves</h2>",
+        _curves_part(read_json_or(run_dir / "history.json", {})),
+        "<h2>Confusion matrix</h2>",
+        *_confusion_parts(metrics),
+        "<h2>Calibration</h2>",
+        _calibration_part(run_dir, y_true),
+    ]
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(sections)
+        + _rendered(parts)
         + "\n</body>\n</html>\n"
     )

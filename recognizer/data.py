@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizer import paths
+from recognizer.units import megabytes
 
 # name -> MD5 of the decompressed IDX bytes (the official MNIST values).
 MNIST_FILES: dict[str, str] = {
@@ -61,9 +62,9 @@ def terminal_progress(stream=None) -> DownloadProgress:
     def show(done: int, total: int | None, name: str) -> None:
         if total:
             filled = int(30 * done / total)
-            line = f"\rdownloading {name} [{'#' * filled:<30}] {done / 2**20:.1f}/{total / 2**20:.1f} MB"
+            line = f"\rdownloading {name} [{'#' * filled:<30}] {megabytes(done):.1f}/{megabytes(total):.1f} MB"
         else:
-            line = f"\rdownloading {name} {done / 2**20:.1f} MB"
+            line = f"\rdownloading {name} {megabytes(done):.1f} MB"
         end = "\n" if total and done >= total else ""
         print(line, end=end, file=stream, flush=True)
 
@@ -227,6 +228,27 @@ def load_mnist(
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise DataError(f"MNIST files in {folder} disagree on the number of samples")
     return (x_train, y_train), (x_test, y_test)
+
+
+def summary(mnist, per_class: int = 10, seed: int = 0) -> dict[str, np.ndarray]:
+    """MNIST at a glance, from the ``load_mnist`` tuple.
+
+    ``train_counts`` and ``test_counts`` (images per digit), ``samples`` (10, per_class, 28, 28) uint8:
+    random training images of each digit, ``means`` (10, 28, 28) float32 0..1: the mean training image of
+    each digit, and ``intensity`` (256,): how many training pixels have each value.
+    """
+    from recognizer.preprocess import to_unit
+
+    (x_train, y_train), (_, y_test) = mnist
+    rng = np.random.default_rng(seed)
+    by_digit = [np.flatnonzero(y_train == d) for d in range(10)]
+    return {
+        "train_counts": np.bincount(y_train, minlength=10),
+        "test_counts": np.bincount(y_test, minlength=10),
+        "samples": np.stack([x_train[rng.choice(rows, per_class, replace=False)] for rows in by_digit]),
+        "means": np.stack([to_unit(x_train[rows].mean(axis=0)) for rows in by_digit]),
+        "intensity": np.bincount(x_train.ravel(), minlength=256),
+    }
 
 
 def load_kaggle_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:

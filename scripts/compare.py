@@ -4,8 +4,8 @@
     python scripts/compare.py RUN_A RUN_B RUN_C --ensemble ensemble-abc --ensemble-dir ~/runs
 
 Columns: MNIST test accuracy, accuracy on the held-out writers' pen digits drawn on the canvas,
-parameters, model file size, training time and the median latency of one image (ms). With
-``--ensemble NAME`` the runs' probabilities are averaged into a new run folder in
+parameters, model file size (MB, 10**6 bytes), training time and the median latency of one image (ms).
+With ``--ensemble NAME`` the runs' probabilities are averaged into a new run folder in
 ``--ensemble-dir`` (default: the user's runs folder), which can then be activated like any run.
 """
 
@@ -19,40 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer import paths  # noqa: E402
 from recognizer.analysis import build_ensemble, measure_latency  # noqa: E402
+from recognizer.comparison import comparison_row, markdown_table  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.runs import ModelNotFoundError  # noqa: E402
 from recognizer.storage import read_json  # noqa: E402
 
 
 def run_row(run_dir: Path, latency_calls: int) -> dict:
-    metrics = read_json(run_dir / "metrics.json")
-    return {
-        "run": run_dir.name,
-        "architecture": metrics.get("architecture", "?"),
-        "mnist": metrics.get("test_accuracy"),
-        "pen": metrics.get("pen_holdout_accuracy"),
-        "parameters": metrics.get("parameter_count"),
-        "mb": (metrics.get("model_file_bytes") or 0) / 2**20,
-        "seconds": metrics.get("training_seconds"),
-        "latency_ms": measure_latency(load_recognizer(run_dir), calls=latency_calls),
-    }
-
-
-def markdown_table(rows: list[dict]) -> str:
-    def pct(value):
-        return "–" if value is None else f"{value:.2%}"
-
-    lines = [
-        "| run | architecture | MNIST test | pen hold-out | parameters | size (MB) | training (s) | latency (ms) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in rows:
-        seconds = "–" if r["seconds"] is None else f"{r['seconds']:.0f}"
-        lines.append(
-            f"| {r['run']} | {r['architecture']} | {pct(r['mnist'])} | {pct(r['pen'])} | {r['parameters']:,} "
-            f"| {r['mb']:.1f} | {seconds} | {r['latency_ms']:.2f} |"
-        )
-    return "\n".join(lines)
+    latency = measure_latency(load_recognizer(run_dir), calls=latency_calls)
+    return comparison_row(run_dir, read_json(run_dir / "metrics.json"), latency)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -105,6 +106,34 @@ def test_bins_must_be_positive():
         analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=0)
 
 
+# --- The samples of a confusion-matrix cell -----------------------------------------------------
+
+# Four test samples: 0 and 1 are 3s read right (sure, then unsure); 2 is a 3 read as 5; 3 a 5 read right.
+CELL_Y = np.array([3, 3, 3, 5])
+CELL_P = np.zeros((4, 10))
+CELL_P[[0, 1, 2, 3], [3, 3, 5, 5]] = [0.9, 0.6, 0.7, 0.8]
+CELL_MISCLASSIFIED = {"index": [2], "true": [3], "predicted": [5], "probabilities": [CELL_P[2].tolist()]}
+
+
+def test_a_wrong_cell_shows_the_misclassified_samples_with_their_probabilities():
+    cell = analysis.cell_samples(3, 5, CELL_Y, CELL_MISCLASSIFIED)
+    assert cell.indices == [2] and not cell.least_sure_first
+    np.testing.assert_array_equal(cell.probabilities, CELL_P[[2]])
+    empty = analysis.cell_samples(5, 3, CELL_Y, CELL_MISCLASSIFIED)
+    assert empty.indices == [] and empty.probabilities is None
+
+
+def test_a_right_cell_shows_the_least_sure_answers_first():
+    cell = analysis.cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED, CELL_P, shown=1)
+    assert cell.indices == [1, 0] and cell.least_sure_first
+    np.testing.assert_array_equal(cell.probabilities, CELL_P[[1]])  # only the shown ones
+
+
+def test_a_right_cell_without_probabilities_leaves_out_the_misclassified():
+    cell = analysis.cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED)
+    assert cell.indices == [0, 1] and cell.probabilities is None and not cell.least_sure_first
+
+
 # --- Test-set probabilities ----------------------------------------------------------------------
 
 
@@ -164,10 +193,14 @@ def test_saliency_map_on_shipped_model(shipped, a_one):
     assert saliency.min() >= 0 and saliency.max() == pytest.approx(1.0)
 
 
-def test_grad_cam_on_shipped_model(shipped, a_one):
+def test_grad_cam_on_shipped_model_points_at_the_stroke(shipped, a_one):
     cam = analysis.grad_cam(shipped, a_one)
     assert cam is not None and cam.shape == (28, 28) and cam.dtype == np.float32
-    assert cam.min() >= 0 and cam.max() <= 1.0 + 1e-6
+    assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)  # scaled to its peak: not a flat map
+    near_the_bar = np.zeros((28, 28), bool)
+    near_the_bar[3:25, 10:19] = True
+    assert near_the_bar[np.unravel_index(cam.argmax(), cam.shape)]
+    assert cam[near_the_bar].mean() > cam[~near_the_bar].mean()
 
 
 def test_grad_cam_is_none_without_convolutions(a_one):
@@ -182,40 +215,75 @@ def test_saliency_rejects_a_wrong_shape(shipped):
         analysis.saliency_map(shipped, np.zeros((28, 29), np.float32))
 
 
-def test_measure_latency_is_a_positive_float(shipped):
-    latency = analysis.measure_latency(shipped, calls=3)
-    assert isinstance(latency, float) and latency > 0
+class SlowModel:
+    """A stand-in recognizer whose every answer takes ``ms`` milliseconds."""
+
+    def __init__(self, ms: float):
+        self.ms, self.calls = ms, 0
+
+    def predict_proba(self, images):
+        self.calls += 1
+        time.sleep(self.ms / 1000)
+        return np.full((len(images), 10), 0.1, np.float32)
+
+
+def test_measure_latency_is_the_time_of_one_call():
+    slow = SlowModel(ms=20)
+    latency = analysis.measure_latency(slow, calls=5)
+    assert 20 <= latency < 200  # sleep() waits at least that long; a loaded machine adds a little
+    assert slow.calls == 6  # a warm-up call, then the timed ones
     with pytest.raises(ValueError):
-        analysis.measure_latency(shipped, calls=0)
+        analysis.measure_latency(slow, calls=0)
+
+
+def test_measure_latency_of_a_real_model(shipped):
+    latency = analysis.measure_latency(shipped, calls=3)
+    assert isinstance(latency, float) and 0 < latency < 1000
 
 
 # --- Ensembles -----------------------------------------------------------------------------------
 
 
+def perturbed_copy(run, folder, seed: int):
+    """A copy of ``run`` whose weights are nudged: a second member that answers differently."""
+    import keras
+
+    shutil.copytree(run, folder)
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    rng = np.random.default_rng(seed)
+    model.set_weights([w + rng.normal(0, 0.1, w.shape).astype(w.dtype) for w in model.get_weights()])
+    model.save(folder / "model.keras")
+    return folder
+
+
 @pytest.fixture
-def ensemble_run(tiny_run, tiny_mnist, tmp_path):
-    members = []
-    for name in ("member-a", "member-b"):
-        members.append(tmp_path / name)
-        shutil.copytree(tiny_run, members[-1])
-    out_dir = tmp_path / "runs"
-    return analysis.build_ensemble(members, out_dir, "ens-test", mnist=tiny_mnist, pen_holdout=False)
+def members(tiny_run, tmp_path):
+    first = tmp_path / "member-a"
+    shutil.copytree(tiny_run, first)
+    return [first, perturbed_copy(tiny_run, tmp_path / "member-b", seed=1)]
 
 
-def test_ensemble_of_identical_members_matches_the_member(ensemble_run, tiny_run, tiny_mnist):
+@pytest.fixture
+def ensemble_run(members, tiny_mnist, tmp_path):
+    return analysis.build_ensemble(members, tmp_path / "runs", "ens-test", mnist=tiny_mnist, pen_holdout=False)
+
+
+def test_ensemble_averages_its_members(ensemble_run, members, tiny_mnist):
     from recognizer import load_recognizer
     from recognizer.storage import read_json
 
-    _, (x_test, _) = tiny_mnist
-    ensemble, member = load_recognizer(ensemble_run), load_recognizer(tiny_run)
-    np.testing.assert_allclose(ensemble.predict_proba(x_test), member.predict_proba(x_test), atol=1e-5)
+    _, (x_test, y_test) = tiny_mnist
+    first, second = (load_recognizer(m).predict_proba(x_test) for m in members)
+    assert np.abs(first - second).max() > 0.1  # the members disagree, so averaging shows
+    mean = (first + second) / 2
+    np.testing.assert_allclose(load_recognizer(ensemble_run).predict_proba(x_test), mean, atol=1e-5)
 
     metrics = read_json(ensemble_run / "metrics.json")
-    assert metrics["test_accuracy"] == read_json(tiny_run / "metrics.json")["test_accuracy"]
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(mean.argmax(axis=1) == y_test))
     assert metrics["architecture"] == "ensemble" and metrics["status"] == "finished"
     assert metrics["made_by"] == "recognizer.analysis.build_ensemble" and metrics["model"] == "ens-test"
     assert read_json(ensemble_run / "config.json")["members"] == ["member-a", "member-b"]
-    assert analysis.test_probabilities(ensemble_run).shape == (200, 10)
+    np.testing.assert_allclose(analysis.test_probabilities(ensemble_run), mean, atol=2e-3)  # saved as float16
     assert not list(ensemble_run.parent.glob(".*"))  # no temp folder left behind
 
 
@@ -242,19 +310,32 @@ def test_ensemble_rejects_bad_requests(ensemble_run, tiny_run, tiny_mnist):
 # --- HTML report ---------------------------------------------------------------------------------
 
 
-def test_html_report_is_standalone(tiny_run):
+def plotly_js_copies(report: str) -> int:
+    # The plotly.js bundle announces itself once in its licence header.
+    return report.count("plotly.js v")
+
+
+def figure_count(report: str) -> int:
+    return report.count('class="plotly-graph-div"')
+
+
+def test_html_report_is_standalone_with_the_pages_figures(tiny_run):
     report = analysis.html_report(tiny_run)
     assert report.lstrip().startswith("<!DOCTYPE html>") and "<html" in report
-    assert "tiny-lenet5" in report and "plotly" in report
-    assert report.count("Plotly.newPlot") >= 4  # loss, accuracy, confusion matrix, reliability
-    assert "Reliability diagram" in report and "Precision" in report
+    assert "tiny-lenet5" in report
+    assert plotly_js_copies(report) == 1  # embedded once: the file opens offline
+    assert figure_count(report) == 3  # learning curves, confusion matrix, reliability
+    for title in ("Loss", "Accuracy", "Learning rate", "Reliability (ECE"):  # the Explore page's figures
+        assert title in report
+    assert "Precision" in report
 
 
 def test_html_report_of_an_ensemble_without_history(ensemble_run, tiny_mnist):
     _, (_, y_test) = tiny_mnist
     report = analysis.html_report(ensemble_run, y_true=y_test)
     assert "ens-test" in report and "No training history" in report
-    assert "Reliability diagram" in report
+    assert figure_count(report) == 2 and plotly_js_copies(report) == 1
+    assert "Reliability (ECE" in report
 
 
 def test_an_ensemble_of_ten_and_eleven_class_runs_is_refused(tiny_run, tmp_path):

@@ -56,6 +56,14 @@ def test_opens_on_the_active_model_with_curves_confusion_matrix_and_per_class_ta
     assert any("heatmap" in t for t in types)  # the confusion matrix (with its clickable markers)
     curves = figures(at)[types.index({"scatter"})]
     assert {t["name"] for t in curves["data"]} >= {"train", "validation", "learning rate"}
+    rate = next(t for t in curves["data"] if t["name"] == "learning rate")
+    assert rate["xaxis"] == "x3"  # a panel of its own: no second axis printed over the accuracy plot
+    assert [m.label for m in at.metric] == [
+        "MNIST test accuracy",
+        "Pen hold-out accuracy",
+        "Parameters",
+        "Training time",
+    ]
     per_class = at.dataframe[1].value
     assert list(per_class["digit"]) == list(range(10))
     assert {"precision", "recall", "f1", "support"} <= set(per_class.columns)
@@ -175,7 +183,7 @@ def test_compare_two_shipped_runs_shows_both_in_a_table(mnist, runs):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["run"]) == runs
-    assert table["latency (ms/image)"].notna().all()
+    assert table["latency (ms)"].notna().all()
     assert len(at.get("plotly_chart")) == 6
     assert at.button(key="explore_build")
 

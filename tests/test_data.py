@@ -502,8 +502,21 @@ def test_terminal_progress_draws_a_bar_and_ends_the_line():
 
     out = io.StringIO()
     show = terminal_progress(out)
-    show(512 * 1024, 2 * 2**20, "t10k-labels-idx1-ubyte.gz")
-    show(2 * 2**20, 2 * 2**20, "t10k-labels-idx1-ubyte.gz")
+    show(500_000, 2_000_000, "t10k-labels-idx1-ubyte.gz")  # MB: 10**6 bytes, as everywhere
+    show(2_000_000, 2_000_000, "t10k-labels-idx1-ubyte.gz")
     text = out.getvalue()
     assert "[#######                       ] 0.5/2.0 MB" in text
     assert text.endswith("] 2.0/2.0 MB\n")
+
+
+def test_summary_counts_and_averages_the_split():
+    x_train = np.zeros((30, 28, 28), np.uint8)
+    y_train = np.repeat(np.arange(10), 3)
+    x_train[y_train == 7] = 255  # every 7 is all ink
+    x_test, y_test = np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 1, 9])
+    summary = data.summary(((x_train, y_train), (x_test, y_test)), per_class=2)
+    assert summary["train_counts"].tolist() == [3] * 10
+    assert summary["test_counts"].tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert summary["samples"].shape == (10, 2, 28, 28) and (summary["samples"][7] == 255).all()
+    assert summary["means"].dtype == np.float32 and summary["means"][7].min() == 1 and summary["means"][3].max() == 0
+    assert summary["intensity"][255] == 3 * 784 and summary["intensity"].sum() == 30 * 784
