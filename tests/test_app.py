@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -31,22 +32,27 @@ def _upload_mode(at):
     return at
 
 
-def test_uploaded_photo_of_a_number_is_read(pen):
-    import numpy as np
-
-    from recognizer import load_recognizer
+def _surely_read_ink(pen, rec, digit: int):
+    """The ink (alpha, 240x240) of the first pen ``digit`` the model reads surely when drawn alone."""
     from recognizer.pendigits import render_digit
 
-    # Three pen digits in dark ink on grey paper, side by side: for each of 1, 4 and 7 the first
-    # example the model reads surely when drawn alone, so the test checks the photo path.
+    for i in np.flatnonzero(pen.labels == digit):
+        alpha = render_digit(pen.strokes(i), brush=12, canvas=240, height=150)[..., 3]
+        alone = rec.predict_drawing(alpha)
+        if alone is not None and alone.digit == digit and alone.confidence > 0.95:
+            return alpha
+    raise AssertionError(f"no pen-written {digit} that the model reads surely on its own")
+
+
+def test_uploaded_photo_of_a_number_is_read(pen):
+    from recognizer import load_recognizer
+
+    # Three pen digits in dark ink on grey paper, side by side: for each of 1, 4 and 7 an example
+    # the model reads surely when drawn alone, so the test checks the photo path.
     rec = load_recognizer()
     paper = np.full((240, 720), 235, np.uint8)
     for slot, digit in enumerate((1, 4, 7)):
-        for i in np.flatnonzero(pen.labels == digit):
-            alpha = render_digit(pen.strokes(i), brush=12, canvas=240, height=150)[..., 3]
-            alone = rec.predict_drawing(alpha)
-            if alone is not None and alone.digit == digit and alone.confidence > 0.95:
-                break
+        alpha = _surely_read_ink(pen, rec, digit)
         paper[:, slot * 240 : (slot + 1) * 240] -= (alpha.astype(np.int32) * 200 // 255).astype(np.uint8)
     at = _upload_mode(AppTest.from_file(APP, default_timeout=60).run())
     at.file_uploader[0].set_value(("digits.png", _png(paper), "image/png")).run()
@@ -65,8 +71,6 @@ def _tiny_png_claiming(side: int) -> bytes:
     import struct
     import zlib
 
-    import numpy as np
-
     data = bytearray(_png(np.zeros((4, 4), np.uint8)))
     data[16:24] = struct.pack(">II", side, side)  # IHDR width and height
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
@@ -74,8 +78,6 @@ def _tiny_png_claiming(side: int) -> bytes:
 
 
 def test_upload_mistakes_get_a_clear_message_not_a_traceback():
-    import numpy as np
-
     cases = {
         "huge.png": (_tiny_png_claiming(20_000), "megapixels"),
         "dot.png": (_png(np.zeros((1, 1), np.uint8)), "at least 8x8"),

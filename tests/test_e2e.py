@@ -232,7 +232,7 @@ def test_correction_is_saved_from_the_page(page, app_url, pen):
     page.get_by_text("1 corrections saved").wait_for()
 
 
-def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url):
+def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url, mnist):  # the job trains from MNIST
     import re
 
     page.goto(f"{app_url}/train")
@@ -287,6 +287,20 @@ def test_clicking_a_confusion_cell_shows_its_samples(page, app_url):
     while grid_images.count() < min(count, 8) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
     assert grid_images.count() >= min(count, 8)
+
+
+def test_the_run_header_shows_every_metric_whole(page, app_url):
+    page.goto(f"{app_url}/explore")
+    page.get_by_text("Click a cell to see its test samples").wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stMetricValue\"]').length === 4")
+    page.evaluate("document.fonts.ready.then(() => true)")  # widths are measured in the page's own font
+    values = page.get_by_test_id("stMetricValue")
+    # A value wider than its column is cut with an ellipsis ("42 min …"): an inner box overflows.
+    clipped = values.evaluate_all(
+        """els => els.filter(e => [e, ...e.querySelectorAll('*')].some(box => box.scrollWidth > box.clientWidth))
+                     .map(e => e.innerText)"""
+    )
+    assert clipped == [], clipped
 
 
 NUMBER_CANVAS = (700, 240)  # the Draw page's "A number" canvas

@@ -1,7 +1,9 @@
 """The code passes ruff's lint and format checks (config in pyproject.toml)."""
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,10 +11,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def ruff_command() -> list[str] | None:
+    """Ruff from this interpreter's environment (any venv), else from PATH; None when neither has it."""
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    found = shutil.which("ruff")
+    return [found] if found else None
+
+
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff(command):
-    ruff = shutil.which("ruff")
+    ruff = ruff_command()
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -r requirements-dev.txt)")
-    result = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([*ruff, *command], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -27,7 +27,7 @@ def test_train_cli_has_a_flag_for_every_config_field():
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= flags
 
 
-def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs):
+def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs, mnist):  # trains from MNIST
     code = load_script("train").main(
         [
             "--architecture", "lenet5", "--epochs", "1", "--train-subset", "300", "--augment", "false",
