@@ -6,11 +6,21 @@ any page load, in any browser, can reattach to it:
 
     <runs dir>/.jobs/<job id>/
         config.json    the TrainConfig
-        state.json     status (starting, running, finished, stopped, failed), pid, run folder, error
+        state.json     status (starting, running, finished, stopped, failed), the job process's
+                       identity (pid, its start time and the boot it started in), run folder, error
         progress.json  epoch, step, steps per epoch, ETA, per-epoch history (written by the job)
         log.txt        the job's stdout and stderr
         stop           present = a stop was requested
-    <runs dir>/.train.lock   the job id holding the folder (one job at a time)
+    <runs dir>/.job.lock          flock()ed by the running job for its whole life
+    <runs dir>/.job.current.json  the id of the job that took the lock last
+
+One job at a time is an OS lock, not a file anyone deletes: ``start_job`` takes an exclusive
+``flock`` on ``.job.lock``, and the job process inherits that very lock (the same open file), so it
+is held without a gap from the check to the job's last breath; the kernel drops it when the job
+dies, however it dies. A job is alive while the lock is held and ``.job.current.json`` names it;
+pages only look (a shared lock tried for an instant), they never delete or rewrite anything.
+``kill_job`` signals a process only when its pid, start time and boot match what the job recorded
+about itself, so a pid reused by another process is never touched.
 
     >>> from recognizer.jobs import start_job, job_status
     >>> job = start_job(TrainConfig(architecture="lenet5", epochs=1, train_subset=500))  # doctest: +SKIP
@@ -18,13 +28,19 @@ any page load, in any browser, can reattach to it:
     'running'
 
 A job whose process died without saying so (killed, out of memory) is reported as ``failed``
-with the tail of its log. Its lock is released by the next start.
+with the tail of its log. What a killed job leaves behind (a half-saved ``.<job>.partial`` run) is
+swept by the next start, as are job folders beyond the newest ``JOBS_KEPT``. The job runs under
+``nice`` with its thread pools limited to ``JOB_THREADS``, so the server keeps a core for visitors.
+
+Linux and other POSIX systems (``fcntl``); the process identity is read from ``/proc``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,13 +50,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recognizer import paths
+from recognizer.runs import DELETING_PREFIX, sweep_leftovers
 from recognizer.storage import read_json, write_json_atomic
 from recognizer.train import TrainConfig, TrainingHooks, train
 
-LOCK_NAME = ".train.lock"
+LOCK_NAME = ".job.lock"
+CURRENT_NAME = ".job.current.json"
 JOBS_DIR = ".jobs"
+JOBS_KEPT = 20  # job folders (logs and curves) kept; older ones go when a job starts
 ACTIVE_STATUSES = ("starting", "running")
 PROGRESS_INTERVAL = 0.5  # seconds between per-batch progress writes
+LOCK_FD_ENV = "DIGITS_JOB_LOCK_FD"  # tells the job process which inherited descriptor is the lock
+# A page's look at the lock holds a shared lock for microseconds; a start retries past that.
+START_TRIES, START_RETRY_SECONDS = 25, 0.02
+JOB_NICENESS = 10  # added to the server's: visitors' answers come first
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# The job leaves the server a core: on a 2-core machine it trains on one thread.
+JOB_THREADS = max(1, _usable_cpus() - 1)
+THREAD_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 
 
 class JobRunningError(RuntimeError):
@@ -62,28 +103,93 @@ def _runs_dir(runs_dir: str | os.PathLike | None) -> Path:
     return Path(runs_dir) if runs_dir is not None else paths.runs_dir()
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
+def _read(path: Path) -> dict:
+    """A JSON object from ``path``; {} when missing, damaged or not an object."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A finished child that nobody has waited for is a zombie: dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _read(path: Path, default=None):
-    try:
-        return read_json(path)
+        found = read_json(path)
     except (OSError, ValueError):
-        return default
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+# ---------------------------------------------------------------------------------------------
+# The lock and the job process's identity
+# ---------------------------------------------------------------------------------------------
+
+
+def _try_flock(fd: int, kind: int) -> bool:
+    """Take ``kind`` (LOCK_EX or LOCK_SH) on ``fd`` without waiting; False if someone else holds it."""
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_held(runs_dir: Path) -> bool:
+    """Whether a job holds the folder's lock. Only looks: nothing is created, written or deleted."""
+    try:
+        fd = os.open(runs_dir / LOCK_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return False  # no job ever started here
+    try:
+        if _try_flock(fd, fcntl.LOCK_SH):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        return True
+    finally:
+        os.close(fd)
+
+
+def _current_id(runs_dir: Path) -> str | None:
+    job_id = _read(runs_dir / CURRENT_NAME).get("job_id")
+    return job_id if isinstance(job_id, str) and job_id else None
+
+
+def _job_alive(job_dir: Path) -> bool:
+    runs_dir = job_dir.parent.parent
+    # The lock first, then the name: a job named after the lock was seen held did hold it.
+    return _lock_held(runs_dir) and _current_id(runs_dir) == job_dir.name
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def process_identity(pid: int) -> dict | None:
+    """``{"pid", "pid_started", "boot_id"}`` of a live process; None when there is none (or a zombie).
+
+    ``pid_started`` is field 22 of ``/proc/<pid>/stat`` (clock ticks after boot): a pid can be
+    reused, a pid with the same start time in the same boot cannot.
+    """
+    try:
+        text = Path(f"/proc/{int(pid)}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    fields = text.rsplit(")", 1)[-1].split()  # the name in brackets may hold spaces
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return {"pid": int(pid), "pid_started": int(fields[19]), "boot_id": _boot_id()}
+
+
+def _same_process(state: dict) -> int | None:
+    """The pid recorded in ``state`` if that very process still runs (same start and boot)."""
+    pid = state.get("pid")
+    if type(pid) is not int or pid <= 0 or pid == os.getpid():
+        return None  # never 0 or -1 (a whole group), never ourselves
+    now = process_identity(pid)
+    if now is None or state.get("pid_started") is None:
+        return None
+    same = now["pid_started"] == state.get("pid_started") and now["boot_id"] == state.get("boot_id")
+    return pid if same else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading jobs (what the pages call on every refresh)
+# ---------------------------------------------------------------------------------------------
 
 
 def log_tail(job_dir: str | os.PathLike, lines: int = 30) -> str:
@@ -100,15 +206,14 @@ def log_tail(job_dir: str | os.PathLike, lines: int = 30) -> str:
 def job_status(job_dir: str | os.PathLike) -> dict:
     """A job's state plus its progress; a job whose process is gone is reported as failed."""
     job_dir = Path(job_dir)
-    state = _read(job_dir / "state.json", {}) or {}
+    state = _read(job_dir / "state.json")
     state.setdefault("job_id", job_dir.name)
     state["job_dir"] = str(job_dir)
-    state["progress"] = _read(job_dir / "progress.json", {}) or {}
+    state["progress"] = _read(job_dir / "progress.json")
     state["stop_requested"] = (job_dir / "stop").exists()
-    if state.get("status") in ACTIVE_STATUSES and not _pid_alive(state.get("pid")):
-        # Give a just-finished job a moment to write its final state before calling it dead.
-        time.sleep(0.2)
-        fresh = _read(job_dir / "state.json", {}) or {}
+    if state.get("status") in ACTIVE_STATUSES and not _job_alive(job_dir):
+        # A job writes its last state before it lets go of the lock: read it again.
+        fresh = _read(job_dir / "state.json")
         if fresh.get("status") in ACTIVE_STATUSES:
             state["status"] = "failed"
             state["error"] = "the training process ended without reporting (killed, or out of memory?)"
@@ -118,23 +223,13 @@ def job_status(job_dir: str | os.PathLike) -> dict:
     return state
 
 
-def _lock_holder(runs_dir: Path) -> Path | None:
-    """The job dir holding the lock, if that job is still alive; a dead holder's lock is removed."""
-    lock = runs_dir / LOCK_NAME
-    try:
-        job_id = lock.read_text().strip()
-    except OSError:
-        return None
-    job_dir = runs_dir / JOBS_DIR / job_id
-    if job_status(job_dir).get("status") in ACTIVE_STATUSES:
-        return job_dir
-    lock.unlink(missing_ok=True)
-    return None
-
-
 def current_job(runs_dir: str | os.PathLike | None = None) -> Path | None:
-    """The job dir of the running job in ``runs_dir``, or None."""
-    return _lock_holder(_runs_dir(runs_dir))
+    """The job dir of the running job in ``runs_dir``, or None. Reads; never deletes."""
+    runs_dir = _runs_dir(runs_dir)
+    if not _lock_held(runs_dir):
+        return None
+    job_id = _current_id(runs_dir)
+    return runs_dir / JOBS_DIR / job_id if job_id else None
 
 
 def list_jobs(runs_dir: str | os.PathLike | None = None) -> list[dict]:
@@ -142,32 +237,71 @@ def list_jobs(runs_dir: str | os.PathLike | None = None) -> list[dict]:
     folder = _runs_dir(runs_dir) / JOBS_DIR
     if not folder.is_dir():
         return []
-    return [job_status(d) for d in sorted(folder.iterdir(), reverse=True) if d.is_dir()]
+    found = sorted((d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")), reverse=True)
+    return [job_status(d) for d in found]
 
 
-def _acquire_lock(runs_dir: Path, job_id: str) -> None:
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(runs_dir / LOCK_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _lock_holder(runs_dir)  # removes a dead holder's lock
-            if holder is not None:
-                raise JobRunningError(holder) from None
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(job_id)
-        return
-    raise JobRunningError(runs_dir / JOBS_DIR / "unknown")
+# ---------------------------------------------------------------------------------------------
+# Starting and stopping
+# ---------------------------------------------------------------------------------------------
 
 
-def _release_lock(runs_dir: Path, job_id: str) -> None:
-    lock = runs_dir / LOCK_NAME
-    try:
-        if lock.read_text().strip() == job_id:
-            lock.unlink()
-    except OSError:
-        pass
+def _take_lock(runs_dir: Path) -> int:
+    """The folder's lock, held exclusively through the returned descriptor; or JobRunningError."""
+    fd = os.open(runs_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    for _ in range(START_TRIES):
+        if _try_flock(fd, fcntl.LOCK_EX):
+            return fd
+        time.sleep(START_RETRY_SECONDS)
+    os.close(fd)
+    raise JobRunningError(current_job(runs_dir) or runs_dir / JOBS_DIR / "unknown")
+
+
+def prune_jobs(runs_dir: str | os.PathLike | None = None, keep: int = JOBS_KEPT) -> list[str]:
+    """Delete all but the newest ``keep`` job folders; return the names deleted.
+
+    Call it only while holding the lock (``start_job`` does), so no job being deleted runs.
+    """
+    folder = _runs_dir(runs_dir) / JOBS_DIR
+    if not folder.is_dir():
+        return []
+    names = sorted((d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")), reverse=True)
+    for name in names[keep:]:
+        # Hidden by one rename first, so a page listing jobs never sees half a folder.
+        doomed = folder / f"{DELETING_PREFIX}{name}"
+        (folder / name).rename(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+    for leftover in folder.glob(f"{DELETING_PREFIX}*"):  # a prune killed half-way
+        shutil.rmtree(leftover, ignore_errors=True)
+    return names[keep:]
+
+
+def _tidy(runs_dir: Path) -> None:
+    """What killed jobs and writers left behind goes; we hold the lock, so no job is at work."""
+    job_names = [d.name for d in (runs_dir / JOBS_DIR).glob("*") if d.is_dir()]
+    sweep_leftovers(runs_dir, dead_writers=job_names)
+    prune_jobs(runs_dir, keep=JOBS_KEPT - 1)  # room for the job being started
+
+
+def _job_env(lock_fd: int) -> dict[str, str]:
+    threads = {name: str(JOB_THREADS) for name in THREAD_ENV_VARS}
+    quiet = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return {**os.environ, **quiet, **threads, LOCK_FD_ENV: str(lock_fd)}
+
+
+def _spawn(job_dir: Path, lock_fd: int) -> None:
+    """Start the job process; it inherits ``lock_fd``, so the lock passes to it without a gap."""
+    with open(job_dir / "log.txt", "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "recognizer.jobs", str(job_dir)],
+            cwd=paths.PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # survives a Streamlit rerun or restart
+            pass_fds=(lock_fd,),
+            env=_job_env(lock_fd),
+        )
 
 
 def start_job(
@@ -178,33 +312,28 @@ def start_job(
     """Validate ``config``, take the folder's lock and start training in a new process.
 
     Raises ``ValueError`` for an invalid config and ``JobRunningError`` when a job is running.
+    Two starts at once, from threads or processes: exactly one gets the lock.
     """
     config.validate()
     runs_dir = _runs_dir(runs_dir)
-    job_id = _free_name(runs_dir, f"{dt.datetime.now():%Y%m%d-%H%M%S}-{config.architecture}")
-    _acquire_lock(runs_dir, job_id)
-    job_dir = runs_dir / JOBS_DIR / job_id
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    lock_fd = _take_lock(runs_dir)
     try:
-        job_dir.mkdir(parents=True, exist_ok=False)
-        write_json_atomic(job_dir / "config.json", config.to_dict())
-        write_json_atomic(
-            job_dir / "state.json",
-            {"job_id": job_id, "status": "starting", "started": _now(), "data_dir": _str(data_dir)},
-        )
-        with open(job_dir / "log.txt", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "recognizer.jobs", str(job_dir)],
-                cwd=paths.PROJECT_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # survives a Streamlit rerun or restart
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"},
-            )
-        _update_state(job_dir, pid=process.pid)
-    except BaseException:
-        _release_lock(runs_dir, job_id)
-        raise
+        _tidy(runs_dir)
+        job_id = _free_name(runs_dir, f"{dt.datetime.now():%Y%m%d-%H%M%S}-{config.architecture}")
+        job_dir = runs_dir / JOBS_DIR / job_id
+        write_json_atomic(runs_dir / CURRENT_NAME, {"job_id": job_id})
+        try:
+            job_dir.mkdir(parents=True)
+            write_json_atomic(job_dir / "config.json", config.to_dict())
+            state = {"job_id": job_id, "status": "starting", "started": _now(), "data_dir": _str(data_dir)}
+            write_json_atomic(job_dir / "state.json", state)
+            _spawn(job_dir, lock_fd)
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+    finally:
+        os.close(lock_fd)  # the job holds the lock through its own copy now (or no one does)
     return Job(job_id, job_dir, runs_dir)
 
 
@@ -213,11 +342,35 @@ def stop_job(job_dir: str | os.PathLike) -> None:
     (Path(job_dir) / "stop").touch()
 
 
-def kill_job(job_dir: str | os.PathLike) -> None:
-    """End a job's process at once (for a job that no longer answers a stop)."""
-    pid = _read(Path(job_dir) / "state.json", {}).get("pid")
-    if _pid_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+def kill_job(job_dir: str | os.PathLike) -> bool:
+    """End a job's process at once (for a job that no longer answers a stop); True if signalled.
+
+    Only the process the job recorded as itself is signalled: same pid, start time and boot. A
+    stale state whose pid now belongs to another process leaves that process alone.
+    """
+    state = _read(Path(job_dir) / "state.json")
+    pid = _same_process(state)
+    if pid is None:
+        return False
+    try:
+        handle = os.pidfd_open(pid)  # pins this very process: no reuse between check and kill
+    except ProcessLookupError:
+        return False
+    except (AttributeError, OSError):
+        handle = None  # no pidfds here; the identity was checked a moment ago
+    try:
+        if _same_process(state) is None:
+            return False
+        if handle is not None:
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def _free_name(runs_dir: Path, base: str) -> str:
@@ -238,7 +391,8 @@ def _str(path) -> str | None:
 
 
 def _update_state(job_dir: Path, **changes) -> None:
-    state = _read(job_dir / "state.json", {}) or {}
+    # Only the job process writes its state once it runs, so this read-modify-write has no rival.
+    state = _read(job_dir / "state.json")
     state.update(changes)
     write_json_atomic(job_dir / "state.json", state)
 
@@ -309,11 +463,16 @@ class FileProgress(TrainingHooks):
 
 
 def run_job(job_dir: Path) -> int:
-    """The job process's body: train, record the outcome, release the lock."""
-    state = _read(job_dir / "state.json", {}) or {}
+    """The job process's body: train and record the outcome (``main`` holds the lock around it)."""
+    state = _read(job_dir / "state.json")
     runs_dir = job_dir.parent.parent
     hooks = FileProgress(job_dir)
     try:
+        # Who this job is, so kill_job can tell it from a stranger that later gets the same pid.
+        identity = process_identity(os.getpid()) or {"pid": os.getpid()}
+        limits = _limit_threads()
+        _update_state(job_dir, **identity, limits=limits)
+        print(f"job {job_dir.name}: pid {os.getpid()}, niceness {limits['niceness']}, {JOB_THREADS} thread(s)")
         config = TrainConfig.from_dict(read_json(job_dir / "config.json"))
         run_dir = train(
             config,
@@ -333,8 +492,54 @@ def run_job(job_dir: Path) -> int:
     finally:
         hooks.progress["phase"] = "done"
         hooks._write()
-        _release_lock(runs_dir, job_dir.name)
+
+
+def _limit_threads() -> dict:
+    """Leave the server its share of the machine: lower priority, ``JOB_THREADS`` threads.
+
+    The thread variables are already in the environment (``start_job`` sets them, so OpenMP and
+    the BLAS libraries read them at load); TensorFlow is told again before it starts its pools.
+    """
+    niceness = os.nice(JOB_NICENESS)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(JOB_THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(JOB_THREADS)
+    return {
+        "niceness": niceness,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def _inherited_lock() -> int | None:
+    """The lock descriptor ``start_job`` passed down, confirmed held; None if there is none."""
+    try:
+        fd = int(os.environ.pop(LOCK_FD_ENV))
+    except (KeyError, ValueError):
+        return None
+    # The same open file as the starter's lock: taking it again succeeds only if it is that one.
+    if not _try_flock(fd, fcntl.LOCK_EX):
+        return None
+    os.set_inheritable(fd, False)  # nothing this job might start keeps the lock after it
+    return fd
+
+
+def main(argv: list[str]) -> int:
+    """``python -m recognizer.jobs JOB_DIR``, as ``start_job`` runs it: hold the lock, train, let go."""
+    if len(argv) != 2:
+        print("usage: python -m recognizer.jobs JOB_DIR (started by recognizer.jobs.start_job)", file=sys.stderr)
+        return 2
+    lock_fd = _inherited_lock()
+    if lock_fd is None:
+        print("this job does not hold the training lock; start jobs with recognizer.jobs.start_job", file=sys.stderr)
+        return 2
+    try:
+        return run_job(Path(argv[1]))
+    finally:
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)  # the final state is written: the next job may start
+        os.close(lock_fd)
 
 
 if __name__ == "__main__":
-    sys.exit(run_job(Path(sys.argv[1])))
+    sys.exit(main(sys.argv))

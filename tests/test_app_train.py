@@ -7,6 +7,7 @@ Only ``test_a_tiny_job_started_from_the_page_trains_and_shows_up`` trains (one L
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import subprocess
 import time
@@ -99,12 +100,17 @@ def test_presets_fill_the_form():
 
 @pytest.fixture
 def stand_in_job():
-    """A job that looks running to recognizer.jobs: its files, the lock, and a live (sleeping) pid."""
-    sleeper = subprocess.Popen(["sleep", "120"])
+    """A job that looks running to recognizer.jobs: its files and a live process (sleep) holding the lock."""
     job_dir = jobs_dir() / "20260101-120000-cnn"
     job_dir.mkdir(parents=True)
+    lock = os.open(paths.runs_dir() / jobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    sleeper = subprocess.Popen(["sleep", "120"], pass_fds=(lock,))  # holds the lock as a job does
+    os.close(lock)
+    write_json_atomic(paths.runs_dir() / jobs.CURRENT_NAME, {"job_id": job_dir.name})
     write_json_atomic(job_dir / "config.json", TrainConfig(architecture="cnn", epochs=3).to_dict())
-    write_json_atomic(job_dir / "state.json", {"job_id": job_dir.name, "status": "running", "pid": sleeper.pid})
+    state = {"job_id": job_dir.name, "status": "running", **jobs.process_identity(sleeper.pid)}
+    write_json_atomic(job_dir / "state.json", state)
     history = [
         {"epoch": 1, "loss": 0.4, "accuracy": 0.88, "val_loss": 0.2, "val_accuracy": 0.94, "learning_rate": 1e-3}
     ]
@@ -126,7 +132,6 @@ def stand_in_job():
     }
     write_json_atomic(job_dir / "progress.json", progress)
     (job_dir / "log.txt").write_text("loading data\nTraceback (most recent call last):\nMemoryError\n")
-    (paths.runs_dir() / jobs.LOCK_NAME).write_text(job_dir.name)
     yield job_dir, sleeper
     sleeper.kill()
     sleeper.wait()

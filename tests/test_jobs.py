@@ -1,17 +1,30 @@
-"""Background training jobs: real processes with a tiny config (start, progress, stop, crash, lock)."""
+"""Background training jobs: real processes with a tiny config (start, progress, stop, crash, lock).
 
+Tests of the start race use a stand-in job process (``sleep``, inheriting the lock exactly as the
+real one does), so many tries cost no training; the others run the real job process.
+"""
+
+import fcntl
 import json
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from recognizer import jobs
 from recognizer.jobs import (
     JobRunningError,
     current_job,
     job_status,
+    kill_job,
     list_jobs,
+    process_identity,
+    prune_jobs,
     start_job,
     stop_job,
 )
@@ -36,9 +49,66 @@ def ended(status):
     return status["status"] not in ("starting", "running")
 
 
+def lock_is_free(runs) -> bool:
+    """Whether anyone holds the job lock, found by trying to take it."""
+    fd = os.open(runs / jobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def recorded_pid(job_dir, timeout=60):
+    """The pid the job process records about itself once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = json.loads((job_dir / "state.json").read_text()).get("pid")
+        if pid:
+            return pid
+        time.sleep(0.1)
+    raise AssertionError("the job never recorded its pid")
+
+
+def press_start_together(presses: int, start) -> list:
+    """Call ``start()`` from ``presses`` threads released at once; each one's Job or JobRunningError."""
+    outcomes, barrier = [], threading.Barrier(presses)
+
+    def press():
+        barrier.wait()
+        try:
+            outcomes.append(start())
+        except JobRunningError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=press) for _ in range(presses)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
 @pytest.fixture
 def runs(tmp_path, mnist):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def stand_in_jobs(monkeypatch):
+    """Jobs whose process is ``sleep 60`` holding the inherited lock: the start race without training."""
+    started = []
+
+    def spawn(job_dir, lock_fd):
+        started.append(subprocess.Popen(["sleep", "60"], pass_fds=(lock_fd,)))
+
+    monkeypatch.setattr(jobs, "_spawn", spawn)
+    yield started
+    for process in started:
+        process.kill()
+        process.wait()
 
 
 def test_job_trains_reports_progress_and_writes_a_run(runs):
@@ -59,14 +129,26 @@ def test_job_trains_reports_progress_and_writes_a_run(runs):
     assert status["run_dir"] == str(run_dir)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
     assert current_job(runs) is None
-    assert not (runs / ".train.lock").exists()
+    assert lock_is_free(runs)
     row = next(r for r in list_runs(runs) if r["name"] == job.job_id)
     assert row["epochs"] == 2 and not row["active"]
 
 
-def test_stop_keeps_the_run_marked_stopped_and_not_active(runs):
+def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(runs):
     job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=runs)
     wait_for(job.job_dir, lambda s: len(s["progress"].get("history", [])) >= 1 or ended(s))
+    pid = recorded_pid(job.job_dir)
+    # Field 19 of /proc/<pid>/stat is the niceness; ours plus JOB_NICENESS (the kernel caps at 19).
+    niceness = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    assert niceness == min(19, os.nice(0) + jobs.JOB_NICENESS)
+    environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
+    assert {name: environ.get(name) for name in jobs.THREAD_ENV_VARS} == dict.fromkeys(
+        jobs.THREAD_ENV_VARS, str(jobs.JOB_THREADS)
+    )
+    limits = job_status(job.job_dir)["limits"]
+    assert limits["intra_op_threads"] == limits["inter_op_threads"] == jobs.JOB_THREADS
+    assert max(1, len(os.sched_getaffinity(0)) - 1) == jobs.JOB_THREADS
+
     stop_job(job.job_dir)
     status = wait_for(job.job_dir, ended)
     assert status["status"] == "stopped", status
@@ -76,32 +158,198 @@ def test_stop_keeps_the_run_marked_stopped_and_not_active(runs):
     assert row["status"] == "stopped" and not row["active"]
 
 
-def test_a_failing_job_reports_its_error_and_frees_the_lock(runs, tmp_path):
-    job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs, data_dir=tmp_path / "nowhere")
+def test_two_real_starts_at_once_make_one_job_that_reports_its_failure(runs, tmp_path):
+    config = TrainConfig(epochs=1, train_subset=300, **TINY)
+    outcomes = press_start_together(2, lambda: start_job(config, runs_dir=runs, data_dir=tmp_path / "nowhere"))
+    [job] = [o for o in outcomes if isinstance(o, jobs.Job)]
+    assert [type(o) for o in outcomes].count(JobRunningError) == 1
+    assert [p.name for p in (runs / jobs.JOBS_DIR).iterdir()] == [job.job_id]
+
     status = wait_for(job.job_dir, ended)
     assert status["status"] == "failed"
     assert "DataError" in status["error"] and "nowhere" in status["error"]
     assert "Traceback" in (job.job_dir / "log.txt").read_text()
     assert [p.name for p in runs.iterdir() if not p.name.startswith(".")] == []  # no half-written run
-    assert current_job(runs) is None
-    again = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs, data_dir=tmp_path / "nowhere")
-    wait_for(again.job_dir, ended)
+    assert current_job(runs) is None and lock_is_free(runs)
 
 
-def test_a_killed_job_is_reported_failed_with_its_log_and_its_lock_is_released(runs):
+def test_many_starts_at_once_from_threads_make_exactly_one_job_each_time(tmp_path, stand_in_jobs):
+    runs = tmp_path / "runs"
+    config = TrainConfig(epochs=1, train_subset=300, **TINY)
+    for round_ in range(10):
+        outcomes = press_start_together(4, lambda: start_job(config, runs_dir=runs))
+        started = [o for o in outcomes if isinstance(o, jobs.Job)]
+        assert len(started) == 1, f"round {round_}: {outcomes}"
+        assert current_job(runs) == started[0].job_dir  # the stand-in process holds the lock
+        stand_in_jobs[-1].kill()  # the job dies: the kernel frees the lock
+        stand_in_jobs[-1].wait()
+        assert current_job(runs) is None
+    assert len(list_jobs(runs)) == 10 == len(stand_in_jobs)
+
+
+PRESS_START = """
+import os, subprocess, sys, time
+from recognizer import jobs
+from recognizer.train import TrainConfig
+
+TrainConfig.validate = lambda self: self  # validating imports TensorFlow: seconds that race nothing
+config = TrainConfig(architecture="lenet5", epochs=1, train_subset=300)
+stand_ins = []
+jobs._spawn = lambda job_dir, lock_fd: stand_ins.append(
+    subprocess.Popen(["sleep", "60"], pass_fds=(lock_fd,), stdout=subprocess.DEVNULL)
+)
+open(sys.argv[2] + f".{os.getpid()}", "w").close()  # ready
+while not os.path.exists(sys.argv[3]):  # all press at the same instant
+    time.sleep(0.0005)
+try:
+    jobs.start_job(config, runs_dir=sys.argv[1])
+    print("started", stand_ins[0].pid)
+except jobs.JobRunningError:
+    print("refused")
+"""
+
+
+def test_many_starts_at_once_from_processes_make_exactly_one_job_each_time(tmp_path):
+    runs = tmp_path / "runs"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    for round_ in range(5):
+        ready, go = tmp_path / f"ready{round_}", tmp_path / f"go{round_}"
+        command = [sys.executable, "-c", PRESS_START, str(runs), str(ready), str(go)]
+        presses = [subprocess.Popen(command, stdout=subprocess.PIPE, env=env) for _ in range(3)]
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.glob(f"ready{round_}.*"))) < 3:
+            assert time.monotonic() < deadline and all(p.poll() is None for p in presses), "a presser died"
+            time.sleep(0.05)
+        go.touch()
+        answers = [p.communicate(timeout=60)[0].decode().split() for p in presses]
+        started = [int(a[1]) for a in answers if a[0] == "started"]
+        assert len(started) == 1 and [a[0] for a in answers].count("refused") == 2, f"round {round_}: {answers}"
+        assert current_job(runs) is not None  # the stand-in outlived its starter and holds the lock
+        os.kill(started[0], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while current_job(runs) is not None:
+            assert time.monotonic() < deadline, "the lock outlived its holder"
+            time.sleep(0.05)
+    assert len(list_jobs(runs)) == 5
+
+
+def test_a_job_killed_mid_epoch_is_reported_failed_and_a_new_job_can_start(runs, monkeypatch):
     job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=runs)
     wait_for(job.job_dir, lambda s: s["progress"].get("step", 0) > 0 or ended(s))
-    pid = json.loads((job.job_dir / "state.json").read_text())["pid"]
-    os.killpg(pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
+    pid = recorded_pid(job.job_dir)
+    os.kill(pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
     status = wait_for(job.job_dir, ended, timeout=30)
     assert status["status"] == "failed"
     assert "ended without reporting" in status["error"]
-    assert "log_tail" in status
-    assert current_job(runs) is None  # the dead holder's lock is removed
+    assert f"job {job.job_id}: pid {pid}," in status["log_tail"]  # what the page shows under the error
+    assert current_job(runs) is None and lock_is_free(runs)  # the kernel released the dead job's lock
     assert [j["job_id"] for j in list_jobs(runs)] == [job.job_id]
+    assert job.job_id not in [r["name"] for r in list_runs(runs)]
+    assert not kill_job(job.job_dir)  # nothing left to signal
+
+    started = []
+    monkeypatch.setattr(jobs, "_spawn", lambda job_dir, fd: started.append(subprocess.Popen(["sleep", "60"])))
+    again = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    assert again.job_id != job.job_id and len(started) == 1
+    started[0].kill()
+    started[0].wait()
+
+
+# Loaded by the job process (PYTHONPATH): once the run's last file is in its partial folder, say so
+# and wait there to be killed, i.e. after the model and metrics are written but before the rename.
+PAUSE_WHILE_SAVING = """
+import os, time
+import numpy as np
+
+_save = np.savez_compressed
+
+def _save_then_wait(file, *args, **kwargs):
+    _save(file, *args, **kwargs)
+    if ".partial" in str(file):
+        open(os.environ["SAVING_MARK"], "w").close()
+        time.sleep(120)
+
+np.savez_compressed = _save_then_wait
+"""
+
+
+def test_a_job_killed_while_saving_leaves_no_run_and_its_partial_folder_is_swept(runs, tmp_path, monkeypatch):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(PAUSE_WHILE_SAVING)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("SAVING_MARK", str(tmp_path / "saving"))
+    job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    deadline = time.monotonic() + 180
+    while not (tmp_path / "saving").exists():
+        assert time.monotonic() < deadline and not ended(job_status(job.job_dir)), jobs.log_tail(job.job_dir)
+        time.sleep(0.2)
+    partial = runs / f".{job.job_id}.partial"
+    assert (partial / "model.keras").is_file() and (partial / "metrics.json").is_file()
+    with pytest.raises(JobRunningError):  # a start now must not sweep the partial of the live job
+        start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    assert partial.is_dir()
+
+    assert kill_job(job.job_dir)  # the page's "End it now": the job's own, recorded process
+    status = wait_for(job.job_dir, ended, timeout=30)
+    assert status["status"] == "failed"
+    assert partial.is_dir() and not (runs / job.job_id).exists()  # half-saved, under its hidden name
+    assert job.job_id not in [r["name"] for r in list_runs(runs)]
+
+    monkeypatch.setattr(jobs, "_spawn", lambda job_dir, fd: None)  # a job that ends at once
+    start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    assert not partial.exists()
+
+
+def test_a_stale_state_whose_pid_now_belongs_to_another_process_leaves_it_alone(tmp_path):
+    runs = tmp_path / "runs"
+    stranger = subprocess.Popen(["sleep", "60"])
+    also_stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        identity = process_identity(stranger.pid)
+        crashed = runs / jobs.JOBS_DIR / "20260101-120000-cnn"
+        crashed.mkdir(parents=True)
+        # The job that recorded this pid died; the pid was then given to `sleep` (another start time).
+        stale = {**identity, "pid_started": identity["pid_started"] - 1000, "job_id": crashed.name, "status": "running"}
+        (crashed / "state.json").write_text(json.dumps(stale))
+        (runs / jobs.CURRENT_NAME).write_text(json.dumps({"job_id": crashed.name}))
+        assert job_status(crashed)["status"] == "failed"
+        assert current_job(runs) is None
+        stop_job(crashed)
+        assert not kill_job(crashed)
+        # An older state file without the start time is no identity either.
+        (crashed / "state.json").write_text(json.dumps({"status": "running", "pid": also_stranger.pid}))
+        assert not kill_job(crashed)
+        time.sleep(0.2)
+        assert stranger.poll() is None and also_stranger.poll() is None  # both untouched
+
+        # The same check lets the job's own process be killed (here: the state names `sleep` exactly).
+        (crashed / "state.json").write_text(json.dumps({**identity, "status": "running"}))
+        assert kill_job(crashed)
+        assert stranger.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        for process in (stranger, also_stranger):
+            process.kill()
+            process.wait()
+
+
+def test_old_job_folders_are_pruned_to_a_bound(tmp_path, stand_in_jobs):
+    runs = tmp_path / "runs"
+    names = [f"20250101-1200{i:02d}-cnn" for i in range(jobs.JOBS_KEPT + 5)]
+    for name in names:
+        (runs / jobs.JOBS_DIR / name).mkdir(parents=True)
+        (runs / jobs.JOBS_DIR / name / "state.json").write_text('{"status": "finished"}')
+    assert prune_jobs(runs, keep=jobs.JOBS_KEPT) == sorted(names, reverse=True)[jobs.JOBS_KEPT :]
+    assert [j["job_id"] for j in list_jobs(runs)] == sorted(names, reverse=True)[: jobs.JOBS_KEPT]
+
+    job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)  # prunes to make room
+    kept = [j["job_id"] for j in list_jobs(runs)]
+    assert len(kept) == jobs.JOBS_KEPT and kept[0] == job.job_id
+    assert kept[1:] == sorted(names, reverse=True)[: jobs.JOBS_KEPT - 1]
+    assert sorted(p.name for p in (runs / jobs.JOBS_DIR).iterdir()) == sorted(kept)  # nothing half-deleted
 
 
 def test_invalid_config_is_refused_before_any_process(runs):
     with pytest.raises(ValueError, match="epochs"):
         start_job(TrainConfig(epochs=0), runs_dir=runs)
-    assert not runs.exists() or not (runs / ".train.lock").exists()
+    assert not runs.exists()
