@@ -20,6 +20,7 @@ from recognizer.feedback import FeedbackStore
 from recognizer.models import MODELS
 from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
 from recognizer.runs import ModelNotFoundError, active_model_dir, delete_run, list_runs, set_active
+from recognizer.safety import admin_allowed, admin_rule, admin_token
 from recognizer.storage import read_json
 from recognizer.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig, training_device
 
@@ -55,6 +56,8 @@ PRESET_HELP = (
 DEFAULT_PRESET = "Quick"
 PRESET_KEY = "train_preset"
 FLASH_KEY = "train_flash"
+ADMIN_KEY = "train_admin_token"
+NOT_ADMIN = "Managing training needs the admin token (or a server that listens on this machine only)."
 
 ss = st.session_state
 
@@ -90,6 +93,23 @@ def _init_form() -> None:
     _apply_preset()
 
 
+def admin_ok() -> bool:
+    """Whether this visitor may start, stop, activate or delete runs (the rule: recognizer.safety).
+
+    Checked again in every action, not only by disabling its button: a disabled widget is a hint
+    to the browser, not a guard on the server.
+    """
+    return admin_allowed(ss.get(ADMIN_KEY), st.get_option("server.address"))
+
+
+def admin_gate() -> None:
+    """The admin-token field when a token is configured, and what it takes to manage runs here."""
+    if admin_token() is not None:
+        st.text_input("Admin token", type="password", key=ADMIN_KEY, persist_state="session")
+    if not admin_ok():
+        st.info(admin_rule(st.get_option("server.address")))
+
+
 def _flash(kind: str, message: str) -> None:
     """Show ``message`` after the next full rerun (an st.success would vanish with it)."""
     ss[FLASH_KEY] = (kind, message)
@@ -100,7 +120,7 @@ def _device() -> str:
     return training_device()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=4)
 def _pen_training_digits(path: str, stamp: float) -> tuple[int, int]:
     # `stamp` (the file's mtime) makes a replaced file count afresh.
     pen = load_pen_digits(path)
@@ -471,21 +491,36 @@ def live_view(job_dir: Path) -> None:
     else:
         st.caption("The learning curves appear after the first epoch.")
 
+    allowed = admin_ok()
     if status.get("stop_requested"):
         st.info("Stopping after the current batch: the best weights so far are saved as a *stopped* run.")
-        if st.button("Still running? End it now", help="Kills the process; this run's work is lost"):
-            jobs.kill_job(job_dir)
+        end_now = st.button(
+            "Still running? End it now", help="Kills the process; this run's work is lost", disabled=not allowed
+        )
+        if end_now and admin_ok() and not jobs.kill_job(job_dir):
+            st.warning("The job's process is not running (any more): nothing was stopped.")
     else:
         st.button(
             "Stop training",
             icon=":material/stop_circle:",
-            on_click=jobs.stop_job,
+            on_click=_stop,
             args=(job_dir,),
+            disabled=not allowed,
             help="Ends after the current batch and keeps the best weights; the run is not activated",
         )
 
 
+def _stop(job_dir: Path) -> None:
+    if admin_ok():
+        jobs.stop_job(job_dir)
+    else:
+        _flash("error", NOT_ADMIN)
+
+
 def _activate(run_dir: str, name: str) -> None:
+    if not admin_ok():
+        _flash("error", NOT_ADMIN)
+        return
     try:
         set_active(run_dir)
     except (ModelNotFoundError, OSError) as exc:
@@ -495,6 +530,9 @@ def _activate(run_dir: str, name: str) -> None:
 
 
 def _delete(run_dir: str, name: str) -> None:
+    if not admin_ok():
+        _flash("error", NOT_ADMIN)
+        return
     try:
         delete_run(run_dir)
     except (ValueError, ModelNotFoundError, OSError) as exc:
@@ -539,7 +577,12 @@ def last_outcome() -> None:
         except ModelNotFoundError:
             is_active = False
         if not is_active:
-            st.button("Make it the active model", on_click=_activate, args=(str(run_dir), run_dir.name))
+            st.button(
+                "Make it the active model",
+                on_click=_activate,
+                args=(str(run_dir), run_dir.name),
+                disabled=not admin_ok(),
+            )
     elif status == "failed":
         st.error(f"Last job `{job_id}` failed: {last.get('error') or 'no error was recorded'}")
         tail = last.get("log_tail") or jobs.log_tail(job_dir)
@@ -562,7 +605,7 @@ def live_panel(job_dir: Path) -> None:
 
 @st.fragment(run_every=IDLE_REFRESH)
 def idle_watch() -> None:
-    # Cheap by design: one lock-file read. A job started elsewhere brings up the live view.
+    # Cheap by design: one look at the job lock. A job started elsewhere brings up the live view.
     if jobs.current_job() is not None:
         st.rerun(scope="app")
 
@@ -635,9 +678,10 @@ def run_history(job_running: bool) -> None:
     row = by_name[name]
     # Callbacks run before the script, so the sidebar (drawn before this page) and the table
     # already show the new state.
+    allowed = admin_ok()
     activate_col.button(
         "Activate",
-        disabled=row["active"],
+        disabled=row["active"] or not allowed,
         width="stretch",
         key="train_activate",
         on_click=_activate,
@@ -650,7 +694,7 @@ def run_history(job_running: bool) -> None:
         if row["active"]
         else None
     )
-    with delete_col.popover("Delete…", disabled=why_not is not None, width="stretch"):
+    with delete_col.popover("Delete…", disabled=why_not is not None or not allowed, width="stretch"):
         st.markdown(f"Delete **{name}** and its files for good?")
         st.button("Delete for good", type="primary", key="train_delete", on_click=_delete, args=(row["path"], name))
     if why_not:
@@ -665,6 +709,7 @@ def run_history(job_running: bool) -> None:
 
 st.title("Train a model")
 st.caption(f"Training runs on: **{_device()}** · runs are saved in `{paths.runs_dir()}`")
+admin_gate()
 if FLASH_KEY in ss:
     kind, message = ss.pop(FLASH_KEY)
     getattr(st, kind)(message)
@@ -707,12 +752,14 @@ start = st.button(
     "Start training",
     type="primary",
     icon=":material/play_arrow:",
-    disabled=bool(problems) or running_before is not None,
+    disabled=bool(problems) or running_before is not None or not admin_ok(),
     key="train_start",
 )
 if running_before is not None:
     st.caption("A training job is running (below): stop it or wait for it to end before starting another.")
-if start and not problems:
+if start and not problems and not admin_ok():
+    st.error(NOT_ADMIN)
+elif start and not problems:
     try:
         job = jobs.start_job(config, data_dir=None)
     except jobs.JobRunningError as exc:

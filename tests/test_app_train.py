@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from recognizer import jobs, paths
 from recognizer.runs import active_model_dir, list_runs, shipped_active_dir
+from recognizer.safety import TOKEN_ENV
 from recognizer.storage import write_json_atomic
 from recognizer.train import TrainConfig
 
@@ -162,6 +163,60 @@ def test_a_job_that_died_shows_its_error_and_log(stand_in_job):
     assert "failed: the training process ended without reporting" in errors(at)
     assert any("MemoryError" in c.value for c in at.code)
     assert not at.button(key="train_start").disabled
+
+
+@pytest.fixture
+def server_address():
+    """Set the address the server listens on, as `--server.address` would (restored afterwards)."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    yield lambda address: config.set_option("server.address", address)
+    config.set_option("server.address", before)
+
+
+def test_with_an_admin_token_the_training_controls_wait_for_it(monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "s3cret")
+    at = open_train_page()
+    other = next(r["name"] for r in list_runs() if r["shipped"] and not r["active"])
+    at.selectbox(key="train_pick").set_value(other).run()
+    assert any("needs the admin token" in i.value for i in at.info)
+    assert at.button(key="train_start").disabled and at.button(key="train_activate").disabled
+
+    at.text_input(key="train_admin_token").input("s3cre").run()
+    assert at.button(key="train_start").disabled
+    at.text_input(key="train_admin_token").input("s3cret").run()
+    assert not at.button(key="train_start").disabled and not at.button(key="train_activate").disabled
+    assert not any("needs the admin token" in i.value for i in at.info)
+
+    # The action checks again: a wrong token sent with the click is refused, whatever the button showed.
+    at.text_input(key="train_admin_token").input("guess")
+    at.button(key="train_activate").click().run()
+    assert "needs the admin token" in errors(at)
+    assert active_model_dir() == shipped_active_dir()
+    at.text_input(key="train_admin_token").input("s3cret").run()
+    at.button(key="train_activate").click().run()
+    assert active_model_dir().name == other
+
+
+def test_an_exposed_server_without_a_token_locks_the_controls(stand_in_job, server_address):
+    job_dir, sleeper = stand_in_job
+    server_address("0.0.0.0")
+    at = open_train_page()
+    assert any("Training controls are off" in i.value and TOKEN_ENV in i.value for i in at.info)
+    assert not [t for t in at.text_input if t.key == "train_admin_token"]  # no token configured
+    assert next(b for b in at.button if b.label == "Stop training").disabled
+    assert at.button(key="train_activate").disabled
+
+    server_address("127.0.0.1")  # the shipped default: this machine only
+    at.run()
+    assert not any("Training controls are off" in i.value for i in at.info)
+    stop = next(b for b in at.button if b.label == "Stop training")
+    assert not stop.disabled
+    server_address("0.0.0.0")  # exposed between drawing the button and the click: the click is refused
+    stop.click().run()
+    assert "needs the admin token" in errors(at)
+    assert not (job_dir / "stop").exists() and sleeper.poll() is None
 
 
 def _wait_for_job(job_dir: Path) -> dict:
