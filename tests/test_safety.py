@@ -1,6 +1,8 @@
-"""Who may manage training runs: the admin token, or a server on loopback only."""
+"""Who may manage training runs (the admin token, or a server on loopback only), and model and data
+files that load without running code from them."""
 
 import hmac
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,50 @@ def test_the_environment_is_read_when_no_mapping_is_given(monkeypatch):
     assert admin_allowed("from-env", "0.0.0.0")
     monkeypatch.delenv(TOKEN_ENV)
     assert not admin_allowed("from-env", "0.0.0.0") and admin_allowed(None, "::1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Model and data files load without running code from them
+# ---------------------------------------------------------------------------------------------
+
+SOURCE_DIRS = ("recognizer", "scripts", "app_pages")
+
+
+def _sources():
+    root = Path(__file__).resolve().parent.parent
+    return [p for folder in SOURCE_DIRS for p in sorted((root / folder).rglob("*.py"))] + [root / "app.py"]
+
+
+UNSAFE = ["allow_pickle=True", "safe_mode=False", "layers.Lambda", "enable_unsafe_deserialization"]
+
+
+@pytest.mark.parametrize("unsafe", UNSAFE)
+def test_no_source_opts_out_of_safe_loading(unsafe):
+    offenders = [str(p) for p in _sources() if unsafe in p.read_text()]
+    assert offenders == []
+
+
+def test_no_architecture_holds_a_lambda_layer():
+    import keras
+
+    from recognizer.models import MODELS, build_model
+
+    for name in MODELS:
+        for classes in (10, 11):
+            model = build_model(name, classes)
+            assert not [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Lambda)], name
+
+
+def test_a_model_file_with_code_in_it_is_refused(tmp_path):
+    import keras
+
+    from recognizer import load_recognizer
+
+    inputs = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(inputs)
+    # Stands for code an attacker put in a model file: a safe loader must not run it.
+    doubled = keras.layers.Lambda(lambda x: x * 2.0)(flat)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(doubled))
+    model.save(tmp_path / "model.keras")
+    with pytest.raises(ValueError, match="(?i)lambda"):
+        load_recognizer(tmp_path)
