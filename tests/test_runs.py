@@ -117,7 +117,7 @@ while True:
 """
 
 
-def test_a_process_killed_while_activating_leaves_a_valid_pointer(two_runs, isolated_user_dirs):
+def test_activation_killed_at_any_moment_leaves_a_whole_pointer_readers_always_see(two_runs, isolated_user_dirs):
     _, first, second = two_runs
     pointer = isolated_user_dirs / "active.json"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
@@ -128,7 +128,9 @@ def test_a_process_killed_while_activating_leaves_a_valid_pointer(two_runs, isol
         while not pointer.exists():
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(0.05 + 0.03 * kill)
+        until = time.monotonic() + 0.05 + 0.03 * kill
+        while time.monotonic() < until:  # what the app reads meanwhile is always a whole pointer
+            chosen.add(json.loads(pointer.read_text())["path"])
         switcher.send_signal(signal.SIGKILL)
         switcher.wait()
         chosen.add(json.loads(pointer.read_text())["path"])  # always whole JSON naming a run
