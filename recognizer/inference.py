@@ -23,6 +23,7 @@ from recognizer.negatives import NOT_DIGIT
 from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.segment import read_digits
+from recognizer.sequence import load_shipped_reader, reconcile
 from recognizer.storage import read_json
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
@@ -59,11 +60,13 @@ class Prediction:
 class Recognizer:
     """A loaded model plus its run metadata. Shared between users: never mutated after load."""
 
-    def __init__(self, model: Any, run_dir: Path | None = None):
+    def __init__(self, model: Any, run_dir: Path | None = None, number_reader: Any = None):
         import tensorflow as tf
 
         self.model = model
         self.run_dir = run_dir
+        # The strip reader (``recognizer.sequence``) that reads whole numbers with the classifier.
+        self.number_reader = number_reader
         self.metrics: dict = _read_optional(run_dir, "metrics.json")
         self.config: dict = _read_optional(run_dir, "config.json")
         self._forward = tf.function(
@@ -141,6 +144,8 @@ class Recognizer:
         pieces = read_digits(ink, self.predict_scores)
         if not pieces:
             return []
+        if self.number_reader is not None:
+            pieces = reconcile(ink, pieces, self.number_reader.read(ink), self.predict_scores)
         proba, is_digit = split_not_digit(np.stack([p.scores for p in pieces]))
         return [
             Prediction(int(pr.argmax()), float(pr.max()), pr, piece.image, piece.box, float(d))
@@ -180,8 +185,11 @@ def _read_optional(run_dir: Path | None, name: str) -> dict:
     return found if isinstance(found, dict) else {}
 
 
-def load_recognizer(path: str | os.PathLike | None = None) -> Recognizer:
-    """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model."""
+def load_recognizer(path: str | os.PathLike | None = None, number_reader: bool = True) -> Recognizer:
+    """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model.
+
+    ``number_reader``: also load the shipped strip reader that reads whole numbers with it.
+    """
     import keras
 
     path = Path(path) if path is not None else active_model_dir()
@@ -189,4 +197,4 @@ def load_recognizer(path: str | os.PathLike | None = None) -> Recognizer:
     if not model_file.is_file():
         raise ModelNotFoundError(f"no model at {model_file}")
     model = keras.saving.load_model(model_file, compile=False)
-    return Recognizer(model, model_file.parent)
+    return Recognizer(model, model_file.parent, load_shipped_reader() if number_reader else None)

@@ -1,0 +1,250 @@
+"""Read a whole written number at once: a convolutional-recurrent network with CTC.
+
+Touching digits are hard to cut apart before knowing what they are; a sequence model reads the
+strip of ink left to right and says which digits it holds, without cutting first. The ink is
+cropped and scaled to a strip ``STRIP_HEIGHT`` px high (``strip_from_ink``, shared by training and
+reading), convolutions turn every 4 px column band into a feature vector, a bidirectional GRU reads
+them in order, and each band answers one of the ten digits or "blank"; CTC (connectionist temporal
+classification) trains this from the digit string alone, with no positions.
+
+Training numbers are composed from real pen-written digits (one writer per number) and MNIST
+digits, with gaps from overlapping to wide (``training_strips``).
+
+    >>> import numpy as np
+    >>> ink = np.zeros((100, 300), np.float32); ink[20:80, 40:50] = 1; ink[20:80, 200:210] = 1
+    >>> strip, (x0, y0, scale) = strip_from_ink(ink)
+    >>> strip.shape[0], (x0, y0)
+    (32, (40, 20))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.preprocess import INK_LEVEL, normalize_digit
+from recognizer.segment import Piece
+
+STRIP_HEIGHT = 32  # px: the model's input height
+INK_HEIGHT = 24  # px: the number's ink is scaled to this height inside the strip
+MARGIN = 4  # px of blank strip left and right of the ink
+BAND = 4  # px of strip width per model time step
+BLANK = 10  # CTC's "no digit here" class
+MAX_WIDTH = 1024  # px: longer strips are squeezed (a very long scribble, not a number)
+
+
+def strip_from_ink(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | None:
+    """Ink (H, W) 0..1 -> (strip (STRIP_HEIGHT, W') float32, (ink left, ink top, scale)) or None.
+
+    The ink's box is scaled to ``INK_HEIGHT`` px high (width by the same factor), centred
+    vertically, with ``MARGIN`` blank px each side; W' is a multiple of ``BAND``. ``scale`` maps
+    source px to strip px, so strip column c is source column ``left + (c - MARGIN) / scale``.
+    """
+    mask = ink > INK_LEVEL
+    if not mask.any():
+        return None
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    scale = INK_HEIGHT / h
+    width = max(1, round(w * scale))
+    if width > MAX_WIDTH - 2 * MARGIN:
+        width = MAX_WIDTH - 2 * MARGIN
+    crop = ink[y : y + h, x : x + w].astype(np.float32)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop, (width, INK_HEIGHT), interpolation=interpolation)
+    total = -(-(width + 2 * MARGIN) // BAND) * BAND
+    strip = np.zeros((STRIP_HEIGHT, total), np.float32)
+    top = (STRIP_HEIGHT - INK_HEIGHT) // 2
+    strip[top : top + INK_HEIGHT, MARGIN : MARGIN + width] = small
+    peak = float(strip.max())
+    if peak > 0:
+        strip /= peak
+    return strip, (int(x), int(y), width / w)
+
+
+CONV_FILTERS = ((16, (2, 2)), (32, (2, 2)), (64, (2, 1)), (64, (2, 1)))
+
+
+def build_sequence_model(width: int | None = None, units: int = 64, filters=CONV_FILTERS):
+    """The strip reader: (N, STRIP_HEIGHT, W, 1) -> logits (N, W / BAND, 11), class 10 = blank."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((STRIP_HEIGHT, width, 1))
+    x = inputs
+    for count, pool in filters:
+        x = layers.Conv2D(count, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(pool)(x)
+    # (N, 2, W/4, C): fold the two rows into the features of each column band.
+    x = layers.Permute((2, 1, 3))(x)
+    x = layers.Reshape((-1, 2 * filters[-1][0]))(x)
+    x = layers.Dropout(0.2)(x)
+    x = layers.Bidirectional(layers.GRU(units, return_sequences=True))(x)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(BLANK + 1)(x)
+    return keras.Model(inputs, outputs, name="strip_reader")
+
+
+def ctc_loss(y_true, y_pred):
+    """CTC loss for padded labels (-1 after each number's last digit) and per-band logits."""
+    from keras import ops
+
+    label_length = ops.sum(ops.cast(y_true >= 0, "int32"), axis=1)
+    labels = ops.where(y_true >= 0, y_true, 0)
+    batch, steps = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
+    logit_length = ops.full((batch,), steps, dtype="int32")
+    return ops.ctc_loss(labels, y_pred, label_length, logit_length, mask_index=BLANK)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the strip reader read: digits left to right and where each sits in the strip."""
+
+    digits: list[int]
+    bands: list[tuple[int, int]]  # first and last time step that emitted each digit
+    posteriors: np.ndarray  # (T, 11) softmax per band
+
+
+def greedy_read(logits: np.ndarray) -> Reading:
+    """Best band-by-band path: repeats merged, blanks dropped."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    posteriors = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    best = posteriors.argmax(axis=1)
+    digits, bands = [], []
+    previous = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k == previous:
+            bands[-1] = (bands[-1][0], t)
+        elif k != BLANK:
+            digits.append(int(k))
+            bands.append((t, t))
+        previous = k
+    return Reading(digits, bands, posteriors)
+
+
+class StripReader:
+    """A trained strip reader: ink in, digits with their place in the source out."""
+
+    def __init__(self, model, run_dir=None):
+        import tensorflow as tf
+
+        self.model = model
+        self.run_dir = run_dir
+        # One trace for every strip width, made now rather than on the first request.
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, STRIP_HEIGHT, None, 1], tf.float32)],
+        )
+        self._forward(tf.zeros([1, STRIP_HEIGHT, 8 * BAND, 1]))
+
+    def read(self, ink: np.ndarray) -> tuple[Reading, tuple[int, int, float]] | None:
+        """The greedy reading of ``ink`` and the strip's origin (left, top, scale); None when blank."""
+        prepared = strip_from_ink(ink)
+        if prepared is None:
+            return None
+        strip, origin = prepared
+        return greedy_read(self._forward(strip[None, :, :, None]).numpy()[0]), origin
+
+
+SHIPPED_READER = "number-reader-v1"  # the strip reader in the repo's models/
+
+
+def load_strip_reader(run_dir) -> StripReader:
+    """A saved strip reader (a folder holding ``model.keras``), loaded without running code from it."""
+    import keras
+
+    run_dir = Path(run_dir)
+    return StripReader(keras.saving.load_model(run_dir / "model.keras", compile=False), run_dir)
+
+
+def load_shipped_reader() -> StripReader | None:
+    """The shipped strip reader; None when it is missing or unreadable (numbers are then read by
+    cutting alone)."""
+    from recognizer.paths import shipped_models_dir
+
+    folder = shipped_models_dir() / SHIPPED_READER
+    if not (folder / "model.keras").is_file():
+        return None
+    try:
+        return load_strip_reader(folder)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def source_x(band: float, origin: tuple[int, int, float]) -> float:
+    """The source column at the middle of time step ``band`` of a strip with ``origin``."""
+    left, _, scale = origin
+    return left + ((band + 0.5) * BAND - MARGIN) / scale
+
+
+# --- Both readers together -----------------------------------------------------------------------
+
+
+def digit_posterior(reading: Reading, k: int) -> np.ndarray:
+    """The strip reader's ten digit probabilities for its k-th digit (summed over its bands)."""
+    start, end = reading.bands[k]
+    summed = reading.posteriors[start : end + 1, :BLANK].sum(axis=0)
+    return summed / max(float(summed.sum()), 1e-12)
+
+
+def blended(scores: np.ndarray, posterior: np.ndarray) -> np.ndarray:
+    """A piece's classifier output with its digit probabilities multiplied by the strip reader's.
+
+    Two independent experts: the product keeps what both find likely. Column 10 ("not one
+    digit"), when present, is kept as the classifier said.
+    """
+    digits = scores[:BLANK] * posterior
+    digits = digits / max(float(digits.sum()), 1e-12)
+    if len(scores) <= BLANK:
+        return digits.astype(np.float32)
+    return np.append(digits * (1.0 - scores[BLANK]), scores[BLANK]).astype(np.float32)
+
+
+def cut_columns(ink: np.ndarray, reading: Reading, origin: tuple[int, int, float]) -> list[int]:
+    """Source columns between the reader's neighbouring digits: the least ink between their bands."""
+    mask = ink > INK_LEVEL
+    profile = mask.sum(axis=0)
+    cuts = []
+    for (_, end), (start, _) in zip(reading.bands, reading.bands[1:], strict=False):
+        lo = int(np.clip(round(source_x(end, origin)), 0, ink.shape[1] - 1))
+        hi = int(np.clip(round(source_x(start, origin)), lo + 1, ink.shape[1]))
+        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+    return cuts
+
+
+def reconcile(ink: np.ndarray, pieces: list, found, classify) -> list:
+    """One reading from the segmenting reader's ``pieces`` and the strip reader's ``found``.
+
+    They agree: the pieces. Same count: the pieces with both readers' digit probabilities
+    multiplied. The counts differ: the strip reader, which reads touching digits without cutting
+    first, knows the count better; the ink is cut between its digits and each piece is read by both.
+    """
+    if found is None or not found[0].digits:
+        return pieces
+    reading, origin = found
+    if [int(np.argmax(p.scores[:BLANK])) for p in pieces] == reading.digits:
+        return pieces
+    if len(pieces) == len(reading.digits):
+        return [Piece(p.image, p.box, blended(p.scores, digit_posterior(reading, k))) for k, p in enumerate(pieces)]
+    cut = _cut_pieces(ink, cut_columns(ink, reading, origin))
+    if len(cut) != len(reading.digits):
+        return pieces
+    scores = classify(np.stack([image for image, _ in cut]))
+    posteriors = [digit_posterior(reading, k) for k in range(len(cut))]
+    return [Piece(image, box, blended(s, p)) for (image, box), s, p in zip(cut, scores, posteriors, strict=True)]
+
+
+def _cut_pieces(ink: np.ndarray, columns: list[int]) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """The ink between consecutive cut columns, each as (28x28 model input, box in ``ink``)."""
+    edges = [0, *columns, ink.shape[1]]
+    out = []
+    for left, right in zip(edges, edges[1:], strict=False):
+        prepared = normalize_digit(ink[:, left:right])
+        if prepared is not None:
+            x, y, w, h = prepared[1]
+            out.append((prepared[0], (left + x, y, w, h)))
+    return out
