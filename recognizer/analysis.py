@@ -38,10 +38,9 @@ import numpy as np
 
 from recognizer import paths
 from recognizer.inference import Recognizer, load_recognizer
-from recognizer.jsonfiles import read_json_or
 from recognizer.preprocess import to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError
-from recognizer.storage import write_bytes_atomic, write_json_atomic
+from recognizer.storage import read_json_or, write_bytes_atomic, write_json_atomic
 from recognizer.units import megabytes
 
 PROBABILITIES_FILE = "test_probabilities.npz"

@@ -24,7 +24,7 @@ from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digi
 from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.segment import read_digits
 from recognizer.sequence import load_shipped_reader, reconcile
-from recognizer.storage import read_json
+from recognizer.storage import read_json_or
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
 _MAX_BATCH = 1024
@@ -176,13 +176,7 @@ def split_not_digit(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_optional(run_dir: Path | None, name: str) -> dict:
     """A run's JSON file as a dict; {} when it is missing or unreadable (the model still answers)."""
-    if run_dir is None or not (run_dir / name).is_file():
-        return {}
-    try:
-        found = read_json(run_dir / name)
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
+    return {} if run_dir is None else read_json_or(run_dir / name, {})
 
 
 def load_recognizer(path: str | os.PathLike | None = None, number_reader: bool = True) -> Recognizer:

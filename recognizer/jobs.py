@@ -51,7 +51,7 @@ from pathlib import Path
 
 from recognizer import paths
 from recognizer.runs import DELETING_PREFIX, sweep_leftovers
-from recognizer.storage import read_json, write_json_atomic
+from recognizer.storage import read_json, read_json_or, write_json_atomic
 from recognizer.train import TrainConfig, TrainingHooks, train
 
 LOCK_NAME = ".job.lock"
@@ -103,15 +103,6 @@ def _runs_dir(runs_dir: str | os.PathLike | None) -> Path:
     return Path(runs_dir) if runs_dir is not None else paths.runs_dir()
 
 
-def _read(path: Path) -> dict:
-    """A JSON object from ``path``; {} when missing, damaged or not an object."""
-    try:
-        found = read_json(path)
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 # ---------------------------------------------------------------------------------------------
 # The lock and the job process's identity
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +133,7 @@ def _lock_held(runs_dir: Path) -> bool:
 
 
 def _current_id(runs_dir: Path) -> str | None:
-    job_id = _read(runs_dir / CURRENT_NAME).get("job_id")
+    job_id = read_json_or(runs_dir / CURRENT_NAME, {}).get("job_id")
     return job_id if isinstance(job_id, str) and job_id else None
 
 
@@ -206,14 +197,14 @@ def log_tail(job_dir: str | os.PathLike, lines: int = 30) -> str:
 def job_status(job_dir: str | os.PathLike) -> dict:
     """A job's state plus its progress; a job whose process is gone is reported as failed."""
     job_dir = Path(job_dir)
-    state = _read(job_dir / "state.json")
+    state = read_json_or(job_dir / "state.json", {})
     state.setdefault("job_id", job_dir.name)
     state["job_dir"] = str(job_dir)
-    state["progress"] = _read(job_dir / "progress.json")
+    state["progress"] = read_json_or(job_dir / "progress.json", {})
     state["stop_requested"] = (job_dir / "stop").exists()
     if state.get("status") in ACTIVE_STATUSES and not _job_alive(job_dir):
         # A job writes its last state before it lets go of the lock: read it again.
-        fresh = _read(job_dir / "state.json")
+        fresh = read_json_or(job_dir / "state.json", {})
         if fresh.get("status") in ACTIVE_STATUSES:
             state["status"] = "failed"
             state["error"] = "the training process ended without reporting (killed, or out of memory?)"
@@ -348,7 +339,7 @@ def kill_job(job_dir: str | os.PathLike) -> bool:
     Only the process the job recorded as itself is signalled: same pid, start time and boot. A
     stale state whose pid now belongs to another process leaves that process alone.
     """
-    state = _read(Path(job_dir) / "state.json")
+    state = read_json_or(Path(job_dir) / "state.json", {})
     pid = _same_process(state)
     if pid is None:
         return False
@@ -392,7 +383,7 @@ def _str(path) -> str | None:
 
 def _update_state(job_dir: Path, **changes) -> None:
     # Only the job process writes its state once it runs, so this read-modify-write has no rival.
-    state = _read(job_dir / "state.json")
+    state = read_json_or(job_dir / "state.json", {})
     state.update(changes)
     write_json_atomic(job_dir / "state.json", state)
 
@@ -464,7 +455,7 @@ class FileProgress(TrainingHooks):
 
 def run_job(job_dir: Path) -> int:
     """The job process's body: train and record the outcome (``main`` holds the lock around it)."""
-    state = _read(job_dir / "state.json")
+    state = read_json_or(job_dir / "state.json", {})
     runs_dir = job_dir.parent.parent
     hooks = FileProgress(job_dir)
     try:

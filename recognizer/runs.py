@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from recognizer import paths
-from recognizer.storage import read_json, write_json_atomic
+from recognizer.storage import read_json, read_json_or, write_json_atomic
 
 ACTIVE_FILE = "active.json"
 MODEL_FILE = "model.keras"
@@ -103,11 +103,8 @@ def _number(value) -> float | None:
 
 
 def _run_row(run_dir: Path, active: Path | None) -> dict | None:
-    try:
-        metrics = read_json(run_dir / "metrics.json")
-    except (OSError, ValueError):
-        return None
-    if not isinstance(metrics, dict):
+    metrics = read_json_or(run_dir / "metrics.json")
+    if not isinstance(metrics, dict):  # missing, damaged, or not an object: not a run to list
         return None
     epochs, parameters, size = (_number(metrics.get(k)) for k in ("epochs_run", "parameter_count", "model_file_bytes"))
     return {

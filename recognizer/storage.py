@@ -1,13 +1,17 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+"""Atomic file writes and JSON reads: a reader sees the old file or the new one, never half of one.
 
 Every file the project saves goes through here (temp file in the same folder, fsync, rename),
 so a crash or a full disk never corrupts saved runs, corrections or the active-model choice.
+``read_json`` is the strict read; ``read_json_or`` the forgiving one, for files a page, a job or a
+report can do without (missing, hand-edited or damaged: a default instead of an error).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> write_json_atomic(d / "a.json", {"x": 1})
     >>> read_json(d / "a.json")
     {'x': 1}
+    >>> read_json_or(d / "missing.json", {})
+    {}
 """
 
 from __future__ import annotations
@@ -68,3 +72,17 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text())
+
+
+def read_json_or(path: str | os.PathLike, default: Any = None) -> Any:
+    """The JSON in ``path``; ``default`` when it is missing or unreadable, or not of ``default``'s type.
+
+    The type check means ``read_json_or(path, {})`` always gives a dict, whatever the file holds.
+    """
+    try:
+        found = read_json(path)
+    except (OSError, ValueError):
+        return default
+    if default is not None and not isinstance(found, type(default)):
+        return default
+    return found

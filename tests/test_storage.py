@@ -1,5 +1,5 @@
 """Atomic writes: complete files with ordinary permissions, no temp file left on failure, and a
-writer killed at any moment leaves the old file or the new one."""
+writer killed at any moment leaves the old file or the new one; the forgiving read gives a default."""
 
 import json
 import os
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from recognizer import storage
-from recognizer.storage import read_json, write_bytes_atomic, write_json_atomic
+from recognizer.storage import read_json, read_json_or, write_bytes_atomic, write_json_atomic
 
 
 def test_written_file_is_complete_and_has_the_mode_of_a_plain_open(tmp_path, monkeypatch):
@@ -76,3 +76,15 @@ def test_a_writer_killed_mid_write_always_leaves_a_complete_file(tmp_path):
         assert found["pad"] == "x" * (found["i"] % 40) * 50_000
         seen.add(found["i"])
     assert len(seen) > 1  # the kills did land at different moments
+
+
+def test_read_json_or_a_default(tmp_path):
+    good, broken, listed = tmp_path / "good.json", tmp_path / "broken.json", tmp_path / "list.json"
+    good.write_text('{"a": 1}')
+    broken.write_text('{"a": ')
+    listed.write_text("[1, 2]")
+    assert read_json_or(good, {}) == {"a": 1}
+    assert read_json_or(broken, {}) == {} and read_json_or(broken) is None
+    assert read_json_or(tmp_path / "missing.json", {"x": 0}) == {"x": 0}
+    assert read_json_or(listed, {}) == {}  # not a dict: the default's type wins
+    assert read_json_or(listed) == [1, 2]  # no default: any JSON
