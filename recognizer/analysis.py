@@ -22,12 +22,10 @@ Probabilities of a run on the MNIST test set come from the run's ``test_probabil
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import io
 import os
 import re
-import shutil
 import statistics
 import time
 from dataclasses import dataclass
@@ -39,7 +37,7 @@ import numpy as np
 from recognizer import paths
 from recognizer.inference import Recognizer, load_recognizer
 from recognizer.preprocess import to_model_input
-from recognizer.runs import MODEL_FILE, ModelNotFoundError
+from recognizer.runs import MODEL_FILE, ModelNotFoundError, write_run_folder
 from recognizer.storage import read_json_or, write_bytes_atomic, write_json_atomic
 from recognizer.units import megabytes
 
@@ -404,38 +402,23 @@ def _member_training_seconds(run_dirs: list[Path]) -> float:
     return round(total, 1)
 
 
-def _ensemble_metrics(name: str, run_dirs: list[Path], model, model_bytes: int, report: dict, pen_report) -> dict:
-    import tensorflow as tf
+def _ensemble_metrics(name: str, run_dirs: list[Path], model, model_file: Path, report: dict, pen_report) -> dict:
+    from recognizer.train import run_metrics
 
-    from recognizer.models import parameter_count
-    from recognizer.train import training_device
-
-    metrics = {
-        "model": name,
+    made = {
         "architecture": "ensemble",
-        "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "test_accuracy": report["accuracy"],
-        "test_loss": report["loss"],
         "epochs_run": 0,
         "stopped_early": False,
         "status": "finished",
         # Its cost is its members' training: nothing more was trained.
         "training_seconds": _member_training_seconds(run_dirs),
-        "parameter_count": parameter_count(model),
-        "model_file_bytes": model_bytes,
         "train_samples": 0,
         "train_sources": {},
         "val_samples": 0,
-        "device": training_device(),
         "made_by": "recognizer.analysis.build_ensemble",
-        "tensorflow_version": tf.__version__,
         "members": [run_dir.name for run_dir in run_dirs],
-        **{k: v for k, v in report.items() if k not in ("accuracy", "loss")},
     }
-    if pen_report is not None:
-        metrics["pen_holdout_accuracy"] = pen_report["accuracy"]
-        metrics["pen_holdout"] = pen_report
-    return metrics
+    return run_metrics(name, model, model_file, report, pen_report, made)
 
 
 def _checked_ensemble_target(run_dirs, out_dir, name) -> tuple[list[Path], Path]:
@@ -476,17 +459,9 @@ def build_ensemble(
     recognizer = Recognizer(model)
     proba = recognizer.predict_proba(x_test)
     pen_report = pen_holdout_report(recognizer, None) if pen_holdout else None
-    # Assembled under a hidden name and renamed when complete, as recognizer.train does.
-    tmp_dir = out_dir / f".{name}.partial"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
-    try:
-        _write_ensemble_run(tmp_dir, name, run_dirs, model, (y_test, proba), pen_report)
-        tmp_dir.rename(out_dir / name)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-    return out_dir / name
+    return write_run_folder(
+        out_dir, name, lambda folder: _write_ensemble_run(folder, name, run_dirs, model, (y_test, proba), pen_report)
+    )
 
 
 def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, answers, pen_report) -> None:
@@ -504,8 +479,7 @@ def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, an
     write_json_atomic(folder / "config.json", config)
     write_json_atomic(folder / "history.json", {})
     report = classification_report(y_test, proba)
-    model_bytes = (folder / MODEL_FILE).stat().st_size
-    metrics = _ensemble_metrics(name, run_dirs, model, model_bytes, report, pen_report)
+    metrics = _ensemble_metrics(name, run_dirs, model, folder / MODEL_FILE, report, pen_report)
     write_json_atomic(folder / "metrics.json", metrics)
     write_json_atomic(folder / "misclassified.json", misclassified(y_test, proba))
     write_bytes_atomic(folder / PROBABILITIES_FILE, _npz_bytes(probabilities=proba.astype(np.float16)))

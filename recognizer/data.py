@@ -46,6 +46,8 @@ MNIST_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
 
+MNIST_TRAIN_IMAGES = 60_000  # images in MNIST's training set (its test set has 10,000)
+
 IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 

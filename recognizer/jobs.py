@@ -52,7 +52,7 @@ from pathlib import Path
 from recognizer import paths
 from recognizer.runs import DELETING_PREFIX, sweep_leftovers
 from recognizer.storage import read_json, read_json_or, write_json_atomic
-from recognizer.train import TrainConfig, TrainingHooks, train
+from recognizer.train import TrainConfig, TrainingHooks, new_run_name, train
 
 LOCK_NAME = ".job.lock"
 CURRENT_NAME = ".job.current.json"
@@ -96,7 +96,6 @@ class JobRunningError(RuntimeError):
 class Job:
     job_id: str
     job_dir: Path
-    runs_dir: Path
 
 
 def _runs_dir(runs_dir: str | os.PathLike | None) -> Path:
@@ -311,7 +310,7 @@ def start_job(
     lock_fd = _take_lock(runs_dir)
     try:
         _tidy(runs_dir)
-        job_id = _free_name(runs_dir, f"{dt.datetime.now():%Y%m%d-%H%M%S}-{config.architecture}")
+        job_id = _free_name(runs_dir, new_run_name(config))  # the job's run gets the same name
         job_dir = runs_dir / JOBS_DIR / job_id
         write_json_atomic(runs_dir / CURRENT_NAME, {"job_id": job_id})
         try:
@@ -325,7 +324,7 @@ def start_job(
             raise
     finally:
         os.close(lock_fd)  # the job holds the lock through its own copy now (or no one does)
-    return Job(job_id, job_dir, runs_dir)
+    return Job(job_id, job_dir)
 
 
 def stop_job(job_dir: str | os.PathLike) -> None:
@@ -395,7 +394,6 @@ class FileProgress(TrainingHooks):
         self.job_dir = job_dir
         self.progress: dict = {"phase": "starting", "epoch": 0, "step": 0, "history": []}
         self.last_write = 0.0
-        self.epoch_started = time.monotonic()
         self.started = time.monotonic()
 
     def _write(self) -> None:
@@ -431,8 +429,6 @@ class FileProgress(TrainingHooks):
         self._write()
 
     def on_batch_end(self, epoch, step, logs) -> None:
-        if step == 0:
-            self.epoch_started = time.monotonic()
         self.progress.update(
             epoch=epoch, step=step + 1, batch_loss=logs.get("loss"), batch_accuracy=logs.get("accuracy")
         )

@@ -21,7 +21,7 @@ import numpy as np
 
 from recognizer.compose import compose_layers
 from recognizer.pendigits import CANVAS_SIZE, PenDigits, draw_strokes, random_rendering
-from recognizer.preprocess import ink_from_image, normalize_digit
+from recognizer.preprocess import ink_from_image, normalize_digit, to_unit
 
 NOT_DIGIT = 10  # the class index of "not one digit"
 # Letters that clearly are not digits: the set "not a digit" is measured on.
@@ -62,7 +62,7 @@ def _random_layers(pen: PenDigits, length: int, rng: np.random.Generator, gaps=(
         heights=list(rng.uniform(0.9, 1.05, size=length)),
         drops=list(rng.uniform(-8, 8, size=length)),
     )
-    return [layer.astype(np.float32) / 255 for layer in layers], boxes, pen.labels[picks]
+    return [to_unit(layer) for layer in layers], boxes, pen.labels[picks]
 
 
 def digit_groups(pen: PenDigits, count: int, seed: int = 0) -> np.ndarray:
@@ -113,7 +113,7 @@ def scribbles(count: int, seed: int = 0) -> np.ndarray:
             t = np.linspace(0, len(control) - 1, 20 * len(control))
             strokes.append(np.column_stack([np.interp(t, np.arange(len(control)), control[:, k]) for k in (0, 1)]))
         alpha = draw_strokes([_smooth(s) for s in strokes], float(rng.uniform(10, 30)), (CANVAS_SIZE, CANVAS_SIZE))
-        images.append(_mnist_format(alpha.astype(np.float32) / 255))
+        images.append(_mnist_format(to_unit(alpha)))
     return _stack(images)
 
 

@@ -1,7 +1,8 @@
 """Run folders and which model is active.
 
-A run folder holds ``model.keras``, ``config.json``, ``history.json``, ``metrics.json`` and
-``misclassified.json``. The shipped runs live in the repo's ``models/``, whose ``active.json``
+A run folder holds ``model.keras``, ``config.json``, ``history.json``, ``metrics.json``,
+``misclassified.json`` and ``test_probabilities.npz``; ``write_run_folder`` assembles one under a
+hidden name and renames it when complete. The shipped runs live in the repo's ``models/``, whose ``active.json``
 names the default model; a user's own runs live in the user data dir, and a user's choice of
 active model is ``<user data dir>/active.json``, which wins over the shipped default. Activating
 a run writes only that pointer: the repo's tracked ``models/active.json`` is never rewritten.
@@ -14,7 +15,7 @@ a run writes only that pointer: the repo's tracked ``models/active.json`` is nev
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from recognizer import paths
@@ -169,6 +170,27 @@ def delete_run(run_dir: str | os.PathLike) -> None:
     doomed = run_dir.with_name(f"{DELETING_PREFIX}{run_dir.name}-{uuid.uuid4().hex[:6]}")
     run_dir.rename(doomed)
     shutil.rmtree(doomed, ignore_errors=True)
+
+
+def write_run_folder(runs_dir: str | os.PathLike, name: str, write: Callable[[Path], None]) -> Path:
+    """Assemble the run ``runs_dir/name``: ``write(folder)`` fills a hidden partial folder, renamed when complete.
+
+    So a crashed or stopped writer never leaves a half-written run in the list (``sweep_leftovers``
+    removes its partial folder later). Returns the finished folder.
+    """
+    import shutil
+
+    final = Path(runs_dir) / name
+    partial = Path(runs_dir) / f".{name}{PARTIAL_SUFFIX}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        write(partial)
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return final
 
 
 def sweep_leftovers(

@@ -2,6 +2,12 @@
 
     >>> from recognizer.train import TrainConfig, train
     >>> run_dir = train(TrainConfig(architecture="lenet5", epochs=1, train_subset=500))  # doctest: +SKIP
+    >>> TrainConfig.preset("quick", epochs=1).train_subset  # a ready-made run (PRESETS), one value changed
+    10000
+
+What a config may hold is written once, here: each numeric field's ``BOUNDS`` (``problems()``
+checks them, the Train page's widgets offer them) and the ``PRESETS`` the page and
+``scripts/train.py --preset`` start from.
 
 A run folder (``<runs dir>/<YYYYmmdd-HHMMSS>-<architecture>``) holds:
 - ``model.keras``: the trained model;
@@ -22,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +36,97 @@ from typing import Any
 import numpy as np
 
 from recognizer import paths
+from recognizer.data import MNIST_TRAIN_IMAGES
+from recognizer.runs import MODEL_FILE, write_run_folder
 from recognizer.storage import write_json_atomic
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "exponential")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric ``TrainConfig`` field may take: ``low`` to ``high``, an end left out when open.
+
+    ``step`` is the field's natural increment: a form steps by it, and offers an open end one step
+    inside (``closed_range``). ``low`` and ``high`` have the field's type (int or float).
+    """
+
+    low: float
+    high: float
+    step: float
+    low_open: bool = False
+    high_open: bool = False
+    unit: str = ""  # said after the range in a problem, e.g. "degrees"
+
+    def allows(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def closed_range(self) -> tuple[float, float]:
+        """The smallest and largest value a form offers: the ends, or one step inside an open end."""
+        return (
+            self.low + self.step if self.low_open else self.low,
+            self.high - self.step if self.high_open else self.high,
+        )
+
+    def problem(self, name: str) -> str:
+        """What to say when ``name`` is out of bounds."""
+        low, high = (f"{v:,}" if isinstance(v, int) else f"{v:g}" for v in (self.low, self.high))
+        if self.low_open or self.high_open:
+            text = f"{name} must be in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+        else:
+            text = f"{name} must be between {low} and {high}"
+        return f"{text} {self.unit}" if self.unit else text
+
+
+# Every numeric field's bounds, written once: TrainConfig.problems() checks them, the Train page
+# builds its widgets from them. Optional fields (train_subset) are checked only when set.
+BOUNDS: dict[str, Bound] = {
+    "epochs": Bound(1, 1000, 1),
+    "batch_size": Bound(1, 8192, 1),
+    "learning_rate": Bound(0.0, 1.0, 1e-6, low_open=True),
+    "lr_decay": Bound(0.0, 1.0, 0.01, low_open=True),
+    "rotation": Bound(0.0, 45.0, 1.0, unit="degrees"),
+    "zoom": Bound(0.0, 0.5, 0.05, high_open=True),
+    "shift": Bound(0.0, 0.5, 0.05, high_open=True),
+    "shear": Bound(0.0, 45.0, 1.0, unit="degrees"),
+    "early_stopping_patience": Bound(1, 100, 1, unit="epochs"),
+    "plateau_patience": Bound(1, 100, 1, unit="epochs"),
+    "plateau_factor": Bound(0.0, 1.0, 0.05, low_open=True, high_open=True),
+    "validation_split": Bound(0.0, 0.5, 0.05, high_open=True),
+    "seed": Bound(0, 2**31 - 1, 1),
+    "train_subset": Bound(20, MNIST_TRAIN_IMAGES, 1, unit="images (or empty for all)"),
+    "canvas_style": Bound(0.0, 1.0, 0.05),
+    "pen_copies": Bound(1, 50, 1),
+    "pen_styles": Bound(0.0, 1.0, 0.05),
+    "mined_cuts": Bound(0, 100_000, 1),
+}
+
+# Ready-made runs, each applied over TrainConfig's defaults (so a preset never inherits stray edits).
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": dict(architecture="cnn", epochs=3, train_subset=10_000, augment=False),
+    "standard": dict(architecture="deepcnn", epochs=8, lr_schedule="cosine", canvas_style=0.5, pen_digits=True),
+    "best": dict(
+        architecture="deepcnn",
+        epochs=20,
+        lr_schedule="cosine",
+        augment=True,
+        canvas_style=0.5,
+        pen_digits=True,
+        pen_copies=4,
+        pen_styles=0.3,
+        not_digit=True,
+    ),
+}
+# Times scale from the shipped deepcnn-mnist-v1: 20 epochs of 54,000 images took 30 min on a server CPU.
+PRESET_NOTES: dict[str, str] = {
+    "quick": "a small CNN on 10,000 MNIST images, a couple of minutes on a laptop CPU",
+    "standard": "the strong CNN, 8 epochs with augmentation, canvas-style MNIST and pen digits; "
+    "about 15-30 min on a CPU",
+    "best": "how the shipped drawing model is made (20 epochs, cosine schedule); about 40-80 min on a CPU",
+}
 
 
 @dataclass
@@ -70,61 +162,50 @@ class TrainConfig:
     init_from: str | None = None  # start from this run's weights (same architecture and classes)
     mined_cuts: int = 0  # add this many wrong cuts that the init_from model reads as a digit
 
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> TrainConfig:
+        """The preset ``name`` (a key of ``PRESETS``) over the defaults, then ``overrides`` over that."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}: one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
     @property
     def num_classes(self) -> int:
         return 11 if self.not_digit else 10
 
     def problems(self) -> list[str]:
         """Human-readable reasons this config cannot run (empty when it can)."""
-        from recognizer.models import MODELS
+        return self._choice_problems() + self._bound_problems() + self._combination_problems()
 
+    def _choice_problems(self) -> list[str]:
+        from recognizer.models import MODELS  # imports Keras: only when a config is checked
+
+        choices = {"architecture": tuple(MODELS), "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+        return [
+            f"{name} must be one of {', '.join(options)}"
+            for name, options in choices.items()
+            if getattr(self, name) not in options
+        ]
+
+    def _bound_problems(self) -> list[str]:
         found = []
-        if self.architecture not in MODELS:
-            found.append(f"architecture must be one of {', '.join(MODELS)}")
-        if self.optimizer not in OPTIMIZERS:
-            found.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            found.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
-        if not 1 <= self.epochs <= 1000:
-            found.append("epochs must be between 1 and 1000")
-        if not 1 <= self.batch_size <= 8192:
-            found.append("batch_size must be between 1 and 8192")
-        if not 0 < self.learning_rate <= 1:
-            found.append("learning_rate must be in (0, 1]")
-        if not 0 < self.lr_decay <= 1:
-            found.append("lr_decay must be in (0, 1]")
-        if not 0 <= self.rotation <= 45:
-            found.append("rotation must be between 0 and 45 degrees")
-        if not 0 <= self.zoom < 0.5:
-            found.append("zoom must be in [0, 0.5)")
-        if not 0 <= self.shift < 0.5:
-            found.append("shift must be in [0, 0.5)")
-        if not 0 <= self.shear <= 45:
-            found.append("shear must be between 0 and 45 degrees")
-        if not 0 <= self.validation_split < 0.5:
-            found.append("validation_split must be in [0, 0.5)")
+        for name, bound in BOUNDS.items():
+            value = getattr(self, name)
+            if value is not None and not bound.allows(value):
+                found.append(bound.problem(name))
+        return found
+
+    def _combination_problems(self) -> list[str]:
+        """Values that are fine alone but not together."""
+        found = []
         if (self.early_stopping or self.reduce_lr_on_plateau) and self.validation_split == 0:
             found.append("early stopping and ReduceLROnPlateau watch validation loss: set validation_split > 0")
         if self.reduce_lr_on_plateau and self.lr_schedule != "constant":
             found.append("ReduceLROnPlateau needs lr_schedule 'constant' (it would fight the schedule)")
-        if self.early_stopping_patience < 1 or self.plateau_patience < 1:
-            found.append("patience values must be at least 1")
-        if not 0 < self.plateau_factor < 1:
-            found.append("plateau_factor must be in (0, 1)")
-        if not 0 <= self.canvas_style <= 1:
-            found.append("canvas_style must be between 0 and 1")
-        if not 0 <= self.pen_styles <= 1:
-            found.append("pen_styles must be between 0 and 1")
-        if not 1 <= self.pen_copies <= 50:
-            found.append("pen_copies must be between 1 and 50")
         if self.mined_cuts and not (self.init_from and self.not_digit):
             found.append("mined_cuts needs init_from (the model whose mistakes are mined) and not_digit")
-        if not 0 <= self.mined_cuts <= 100_000:
-            found.append("mined_cuts must be between 0 and 100,000")
         if self.not_digit and not self.pen_digits:
             found.append("not_digit needs pen_digits: its examples are made from pen-written digits and letters")
-        if self.train_subset is not None and self.train_subset < 20:
-            found.append("train_subset must be at least 20 images (or empty for all)")
         return found
 
     def validate(self) -> TrainConfig:
@@ -193,13 +274,18 @@ class DataSplit:
     sources: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
+def split_sizes(config: TrainConfig, available: int) -> tuple[int, int]:
+    """How many of ``available`` training images ``split_data`` trains on and holds out for validation."""
+    chosen = min(config.train_subset or available, available)
+    n_val = int(round(chosen * config.validation_split))
+    return chosen - n_val, n_val
+
+
 def split_data(config: TrainConfig, mnist) -> DataSplit:
     """Shuffle the training set with the run's seed, apply the subset, carve out validation."""
     (x_train, y_train), (x_test, y_test) = mnist
-    order = np.random.default_rng(config.seed).permutation(len(x_train))
-    if config.train_subset:
-        order = order[: config.train_subset]
-    n_val = int(round(len(order) * config.validation_split))
+    n_train, n_val = split_sizes(config, len(x_train))
+    order = np.random.default_rng(config.seed).permutation(len(x_train))[: n_train + n_val]
     val_idx, train_idx = order[:n_val], order[n_val:]
     return DataSplit(
         x_train[train_idx],
@@ -219,76 +305,96 @@ def add_drawing_data(config: TrainConfig, data: DataSplit, pen_path: Path | None
     writers stay an honest test of real handwriting.
     """
     from recognizer.augment import canvas_style
-    from recognizer.data import DataError
-    from recognizer.feedback import FeedbackStore
-    from recognizer.negatives import NOT_DIGIT
-    from recognizer.pendigits import as_mnist, default_pen_digits_path, load_pen_digits, writer_split
 
-    extra_x, extra_y = [], []
-    if config.pen_digits:
-        pen_path = pen_path or default_pen_digits_path()
-        if pen_path is None or not Path(pen_path).is_file():
-            raise DataError("pen_digits is on but no pen-digits file was found: set DIGITS_PEN_DIGITS to its path")
-        pen = load_pen_digits(pen_path)
-        train_idx, _ = writer_split(pen)
-        x_pen, y_pen = as_mnist(
-            pen.subset(train_idx), seed=config.seed, copies=config.pen_copies, style_share=config.pen_styles
-        )
-        extra_x.append(x_pen)
-        extra_y.append(y_pen)
-        data.sources["pen_digits"] = len(y_pen)
-    if config.not_digit:
-        x_not = _not_digit_data(config, pen.subset(train_idx), len(data.x_train))
-        extra_x.append(x_not)
-        extra_y.append(np.full(len(x_not), NOT_DIGIT, np.int64))
-        data.sources["not_digit"] = len(x_not)
-    if config.mined_cuts:
-        from recognizer.inference import load_recognizer
-        from recognizer.negatives import mined_cuts
-
-        x_mined = mined_cuts(load_recognizer(config.init_from), pen.subset(train_idx), config.mined_cuts, config.seed)
-        extra_x.append(x_mined)
-        extra_y.append(np.full(len(x_mined), NOT_DIGIT, np.int64))
-        data.sources["mined_cuts"] = len(x_mined)
-    if config.corrections:
-        x_fix, y_fix = FeedbackStore().load()
-        extra_x.append(x_fix)
-        extra_y.append(y_fix)
-        data.sources["corrections"] = len(y_fix)
+    extras = _drawing_extras(config, len(data.x_train), pen_path)
+    data.sources.update({source: len(y) for source, _, y in extras})
     if config.canvas_style > 0:
         data.x_train_canvas = canvas_style(data.x_train)
-    if extra_x:
+    if extras:
+        extra_x = [x for _, x, _ in extras]
         data.x_train = np.concatenate([data.x_train, *extra_x])
-        data.y_train = np.concatenate([data.y_train, *[y.astype(data.y_train.dtype) for y in extra_y]])
+        data.y_train = np.concatenate([data.y_train, *[y.astype(data.y_train.dtype) for _, _, y in extras]])
         if data.x_train_canvas is not None:  # the extras already look like drawings
             data.x_train_canvas = np.concatenate([data.x_train_canvas, *extra_x])
     return data
+
+
+def _drawing_extras(config: TrainConfig, mnist_count: int, pen_path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(source, images, labels) of each kind of data the config adds to MNIST, in training order."""
+    from recognizer.feedback import FeedbackStore
+
+    extras = _pen_extras(config, mnist_count, pen_path) if config.pen_digits else []
+    if config.corrections:
+        x_fix, y_fix = FeedbackStore().load()
+        extras.append(("corrections", x_fix, y_fix))
+    return extras
+
+
+def _pen_extras(config: TrainConfig, mnist_count: int, pen_path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The training writers' pen digits, and the "not one digit" examples made from them."""
+    from recognizer.data import DataError
+    from recognizer.negatives import mined_cuts
+    from recognizer.pendigits import as_mnist, load_pen_digits, writer_split
+
+    pen_path = _pen_digits_file(pen_path)
+    if pen_path is None:
+        raise DataError("pen_digits is on but no pen-digits file was found: set DIGITS_PEN_DIGITS to its path")
+    pen = load_pen_digits(pen_path)
+    pen_train = pen.subset(writer_split(pen)[0])
+    x_pen, y_pen = as_mnist(pen_train, seed=config.seed, copies=config.pen_copies, style_share=config.pen_styles)
+    extras = [("pen_digits", x_pen, y_pen)]
+    if config.not_digit:
+        scale = min(1.0, mnist_count / 54000)  # about a third as many as MNIST's full training set
+        extras.append(("not_digit", *_not_digit_labelled(_not_digit_examples(pen_train, config.seed, scale))))
+    if config.mined_cuts:
+        from recognizer.inference import load_recognizer
+
+        mined = mined_cuts(load_recognizer(config.init_from), pen_train, config.mined_cuts, config.seed)
+        extras.append(("mined_cuts", *_not_digit_labelled(mined)))
+    return extras
+
+
+def _not_digit_labelled(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from recognizer.negatives import NOT_DIGIT
+
+    return images, np.full(len(images), NOT_DIGIT, np.int64)
+
+
+def _pen_digits_file(pen_path: str | Path | None) -> Path | None:
+    """``pen_path``, else the pen-digits file found by default; None when there is no such file."""
+    from recognizer.pendigits import default_pen_digits_path
+
+    pen_path = pen_path or default_pen_digits_path()
+    return Path(pen_path) if pen_path is not None and Path(pen_path).is_file() else None
+
+
+def _pen_letters(writers: int):
+    """The pen letters of the training (0) or held-out (1) writers; None without the letters file."""
+    from recognizer.pendigits import default_pen_letters_path, load_pen_letters, writer_split
+
+    letters_path = default_pen_letters_path()
+    if letters_path is None or not letters_path.is_file():
+        return None
+    letters = load_pen_letters(letters_path)
+    return letters.subset(writer_split(letters)[writers])
+
+
+def _not_digit_examples(pen_train, seed: int, scale: float) -> np.ndarray:
+    """Examples of "not one digit" from the training writers' digits and letters."""
+    from recognizer.negatives import not_digit_examples
+
+    return not_digit_examples(pen_train, _pen_letters(0), seed=seed, scale=scale)
 
 
 def _start_weights(config: TrainConfig, model) -> list:
     """The weights of ``config.init_from``; ``ValueError`` when they do not fit ``model``."""
     import keras
 
-    from recognizer.runs import MODEL_FILE
-
     start = Path(config.init_from)
     weights = keras.saving.load_model(start / MODEL_FILE if start.is_dir() else start, compile=False).get_weights()
     if [w.shape for w in weights] != [w.shape for w in model.get_weights()]:
         raise ValueError(f"{config.init_from} is not a {config.architecture} with {config.num_classes} classes")
     return weights
-
-
-def _not_digit_data(config: TrainConfig, pen_train, mnist_count: int) -> np.ndarray:
-    """Examples of "not one digit" from the training writers, about a third as many as MNIST's."""
-    from recognizer.negatives import not_digit_examples
-    from recognizer.pendigits import default_pen_letters_path, load_pen_letters, writer_split
-
-    letters_path = default_pen_letters_path()
-    letters = None
-    if letters_path is not None and letters_path.is_file():
-        letters = load_pen_letters(letters_path)
-        letters = letters.subset(writer_split(letters)[0])
-    return not_digit_examples(pen_train, letters, seed=config.seed, scale=min(1.0, mnist_count / 54000))
 
 
 def _optimizer(config: TrainConfig):
@@ -306,6 +412,7 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, 
     import tensorflow as tf
 
     from recognizer.augment import random_affine
+    from recognizer.preprocess import to_unit
 
     if x_canvas is None:
         x_canvas = x  # one array twice costs no memory: from_tensor_slices does not copy per field
@@ -319,8 +426,7 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, 
         if canvas_share > 0:
             pick = tf.random.uniform(tf.shape(labels)) < canvas_share
             images = tf.where(pick[:, None, None], canvas_images, images)
-        # The same scaling as recognizer.preprocess.to_model_input, in graph form.
-        images = tf.cast(images, tf.float32)[..., None] / 255.0
+        images = to_unit(tf.cast(images, tf.float32)[..., None])  # as to_model_input scales, in graph form
         if training and config.augment:
             images = random_affine(images, config.rotation, config.zoom, config.shift, config.shear)
         return images, labels
@@ -328,12 +434,30 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, 
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch: int) -> list:
+def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks) -> list:
+    import keras
+
+    callbacks = [_hooks_bridge(config, hooks), _keep_best(hooks)]
+    if config.reduce_lr_on_plateau:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=config.plateau_factor, patience=config.plateau_patience, min_lr=1e-6
+            )
+        )
+    if config.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    return callbacks
+
+
+def _hooks_bridge(config: TrainConfig, hooks: TrainingHooks):
+    """A Keras callback that forwards Keras events to ``hooks`` and sets the scheduled learning rate."""
     import keras
 
     class Bridge(keras.callbacks.Callback):
-        """Forwards Keras events to the hooks and records the learning rate per epoch."""
-
         epoch = 0
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -352,9 +476,14 @@ def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
             hooks.on_epoch_end(epoch, {k: float(v) for k, v in logs.items()})
 
-    class KeepBest(keras.callbacks.Callback):
-        """Remembers the weights of the best epoch (validation loss), for a run stopped by hand."""
+    return Bridge()
 
+
+def _keep_best(hooks: TrainingHooks):
+    """A Keras callback that remembers the best epoch's weights (validation loss), for a run stopped by hand."""
+    import keras
+
+    class KeepBest(keras.callbacks.Callback):
         best_loss, best_weights = float("inf"), None
 
         def on_epoch_end(self, epoch, logs=None):
@@ -366,20 +495,7 @@ def _keras_callbacks(config: TrainConfig, hooks: TrainingHooks, steps_per_epoch:
             if hooks.should_stop() and self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
 
-    callbacks = [Bridge(), KeepBest()]
-    if config.reduce_lr_on_plateau:
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=config.plateau_factor, patience=config.plateau_patience, min_lr=1e-6
-            )
-        )
-    if config.early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
-            )
-        )
-    return callbacks
+    return KeepBest()
 
 
 def _strategy():
@@ -400,7 +516,29 @@ def training_device() -> str:
 
 
 def new_run_name(config: TrainConfig) -> str:
+    """A run's folder name: the time it starts and its architecture (``20260101-120000-deepcnn``)."""
     return f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{config.architecture}"
+
+
+@dataclass
+class _Fitted:
+    """A trained model and how its training went."""
+
+    model: Any
+    history: dict[str, list]
+    seconds: float
+    stopped_by_hand: bool
+
+
+@dataclass
+class _Tested:
+    """What a trained model scores: MNIST test, and the pen hold-outs where their files are found."""
+
+    labels: np.ndarray
+    proba: np.ndarray
+    report: dict
+    pen_report: dict | None
+    not_digit_report: dict | None
 
 
 def train(
@@ -420,38 +558,50 @@ def train(
     folder. ``made_by`` (e.g. the command line) is recorded in metrics.json.
     """
     import keras
-    import tensorflow as tf
 
     from recognizer.data import load_mnist
-    from recognizer.evaluate import classification_report, misclassified
-    from recognizer.inference import Recognizer
-    from recognizer.models import build_model, parameter_count
 
     config.validate()
     hooks = hooks or TrainingHooks()
     runs_dir = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
     run_name = run_name or new_run_name(config)
-    final_dir = runs_dir / run_name
-    if final_dir.exists():
-        raise FileExistsError(f"run folder {final_dir} already exists")
+    if (runs_dir / run_name).exists():
+        raise FileExistsError(f"run folder {runs_dir / run_name} already exists")
 
     hooks.on_phase("loading data")
     data = split_data(config, mnist if mnist is not None else load_mnist(data_dir, progress=hooks.on_download))
     data = add_drawing_data(config, data, pen_path)
     keras.utils.set_random_seed(config.seed)
+    fitted = _fit(_compiled_model(config), data, config, hooks)
+    hooks.on_phase("evaluating")
+    tested = _test(fitted.model, data, pen_path)
+    hooks.on_phase("saving")
+    made = _how_it_was_made(config, data, fitted, made_by)
+    return write_run_folder(
+        runs_dir, run_name, lambda folder: _write_run_files(folder, run_name, config, fitted, tested, made)
+    )
+
+
+def _compiled_model(config: TrainConfig):
+    """The config's model, on every GPU there is, from scratch or from ``init_from``'s weights."""
+    from recognizer.models import build_model
 
     with _strategy().scope():
         model = build_model(config.architecture, config.num_classes)
         if config.init_from:
             model.set_weights(_start_weights(config, model))
         model.compile(optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _fit(model, data: DataSplit, config: TrainConfig, hooks: TrainingHooks) -> _Fitted:
+    """Train ``model`` on ``data``, telling ``hooks`` as it goes."""
     train_ds = _dataset(data.x_train, data.y_train, config, training=True, x_canvas=data.x_train_canvas)
     val_ds = _dataset(data.x_val, data.y_val, config, training=False) if len(data.x_val) else None
-    steps = math.ceil(len(data.x_train) / config.batch_size)
     hooks.on_train_begin(
         {
             "epochs": config.epochs,
-            "steps_per_epoch": steps,
+            "steps_per_epoch": math.ceil(len(data.x_train) / config.batch_size),
             "train_samples": len(data.x_train),
             "val_samples": len(data.x_val),
             "test_samples": len(data.x_test),
@@ -459,7 +609,6 @@ def train(
             "device": training_device(),
         }
     )
-
     hooks.on_phase("training")
     started = time.perf_counter()
     history = model.fit(
@@ -468,69 +617,83 @@ def train(
         epochs=config.epochs,
         verbose=0,
         shuffle=False,  # the dataset shuffles itself, seeded
-        callbacks=_keras_callbacks(config, hooks, steps),
+        callbacks=_keras_callbacks(config, hooks),
     )
-    training_seconds = time.perf_counter() - started
-    stopped_by_hand = hooks.should_stop()
+    return _Fitted(model, history.history, time.perf_counter() - started, hooks.should_stop())
 
-    hooks.on_phase("evaluating")
+
+def _test(model, data: DataSplit, pen_path) -> _Tested:
+    from recognizer.evaluate import classification_report
+    from recognizer.inference import Recognizer
+
     recognizer = Recognizer(model)
     proba = recognizer.predict_proba(data.x_test)
+    not_digit = not_digit_holdout_report(recognizer, pen_path) if recognizer.knows_not_digit else None
     report = classification_report(data.y_test, proba)
-    pen_report = pen_holdout_report(recognizer, pen_path)
-    not_digit_report = not_digit_holdout_report(recognizer, pen_path) if recognizer.knows_not_digit else None
-
-    hooks.on_phase("saving")
-    tmp_dir = runs_dir / f".{run_name}.partial"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
-    try:
-        _inference_copy(model).save(tmp_dir / "model.keras")
-        epochs_run = len(history.history.get("loss", []))
-        metrics = {
-            "model": run_name,
-            "architecture": config.architecture,
-            "created": dt.datetime.now().isoformat(timespec="seconds"),
-            "test_accuracy": report["accuracy"],
-            "test_loss": report["loss"],
-            "epochs_run": epochs_run,
-            "stopped_early": epochs_run < config.epochs,
-            "status": "stopped" if stopped_by_hand else "finished",
-            "training_seconds": round(training_seconds, 1),
-            "parameter_count": parameter_count(model),
-            "model_file_bytes": (tmp_dir / "model.keras").stat().st_size,
-            "train_samples": len(data.x_train),
-            "train_sources": dict(data.sources),
-            "val_samples": len(data.x_val),
-            "device": training_device(),
-            "made_by": made_by,
-            "tensorflow_version": tf.__version__,
-            **{k: v for k, v in report.items() if k not in ("accuracy", "loss")},
-        }
-        if pen_report is not None:
-            metrics["pen_holdout_accuracy"] = pen_report["accuracy"]
-            metrics["pen_holdout"] = pen_report
-        if not_digit_report is not None:
-            metrics["not_digit"] = not_digit_report
-        write_json_atomic(tmp_dir / "config.json", config.to_dict())
-        write_json_atomic(tmp_dir / "history.json", _history_dict(history.history))
-        write_json_atomic(tmp_dir / "metrics.json", metrics)
-        write_json_atomic(tmp_dir / "misclassified.json", misclassified(data.y_test, proba))
-        # Every test probability, so analysis pages never re-run the model (float16: 200 KB).
-        np.savez_compressed(tmp_dir / "test_probabilities.npz", probabilities=proba.astype(np.float16))
-        tmp_dir.rename(final_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-    return final_dir
+    return _Tested(data.y_test, proba, report, pen_holdout_report(recognizer, pen_path), not_digit)
 
 
-def _inference_copy(model):
-    """The trained model without its optimizer state: a third of the file, all that inference needs."""
-    # Not keras.models.clone_model: it compiles the copy with the original's optimizer.
-    copy = type(model).from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    return copy
+def _how_it_was_made(config: TrainConfig, data: DataSplit, fitted: _Fitted, made_by: str) -> dict[str, Any]:
+    """The training facts metrics.json records (see ``run_metrics``)."""
+    epochs_run = len(fitted.history.get("loss", []))
+    return {
+        "architecture": config.architecture,
+        "epochs_run": epochs_run,
+        "stopped_early": epochs_run < config.epochs,
+        "status": "stopped" if fitted.stopped_by_hand else "finished",
+        "training_seconds": round(fitted.seconds, 1),
+        "train_samples": len(data.x_train),
+        "train_sources": dict(data.sources),
+        "val_samples": len(data.x_val),
+        "made_by": made_by,
+    }
+
+
+def _write_run_files(folder: Path, run_name: str, config: TrainConfig, fitted: _Fitted, tested: _Tested, made: dict):
+    """Everything a run folder holds (see the module docstring), written into ``folder``."""
+    from recognizer.evaluate import misclassified
+    from recognizer.models import inference_copy
+
+    inference_copy(fitted.model).save(folder / MODEL_FILE)
+    metrics = run_metrics(run_name, fitted.model, folder / MODEL_FILE, tested.report, tested.pen_report, made)
+    if tested.not_digit_report is not None:
+        metrics["not_digit"] = tested.not_digit_report
+    write_json_atomic(folder / "config.json", config.to_dict())
+    write_json_atomic(folder / "history.json", _history_dict(fitted.history))
+    write_json_atomic(folder / "metrics.json", metrics)
+    write_json_atomic(folder / "misclassified.json", misclassified(tested.labels, tested.proba))
+    # Every test probability, so analysis pages never re-run the model (float16: 200 KB).
+    np.savez_compressed(folder / "test_probabilities.npz", probabilities=tested.proba.astype(np.float16))
+
+
+def run_metrics(name: str, model, model_file: Path, report: dict, pen_report: dict | None, made: dict) -> dict:
+    """A run's ``metrics.json`` record, for trained runs and ensembles alike.
+
+    ``report``: ``recognizer.evaluate.classification_report`` on the MNIST test set; ``pen_report``:
+    ``pen_holdout_report`` (None: not measured); ``made``: how the model was made (architecture,
+    epochs_run, stopped_early, status, training_seconds, train_samples, train_sources, val_samples,
+    made_by, and anything more, such as an ensemble's members).
+    """
+    import tensorflow as tf
+
+    from recognizer.models import parameter_count
+
+    metrics = {
+        "model": name,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "test_accuracy": report["accuracy"],
+        "test_loss": report["loss"],
+        **made,
+        "parameter_count": parameter_count(model),
+        "model_file_bytes": Path(model_file).stat().st_size,
+        "device": training_device(),
+        "tensorflow_version": tf.__version__,
+        **{k: v for k, v in report.items() if k not in ("accuracy", "loss")},
+    }
+    if pen_report is not None:
+        metrics["pen_holdout_accuracy"] = pen_report["accuracy"]
+        metrics["pen_holdout"] = pen_report
+    return metrics
 
 
 def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
@@ -538,11 +701,11 @@ def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
 
     ``styled`` reads their 1s, 7s and 0s in each common way of writing them (``recognizer.styles``).
     """
-    from recognizer.pendigits import default_pen_digits_path, evaluate_drawings, load_pen_digits, writer_split
+    from recognizer.pendigits import evaluate_drawings, load_pen_digits, writer_split
     from recognizer.styles import styled_report
 
-    pen_path = pen_path or default_pen_digits_path()
-    if pen_path is None or not Path(pen_path).is_file():
+    pen_path = _pen_digits_file(pen_path)
+    if pen_path is None:
         return None
     pen = load_pen_digits(pen_path)
     _, held_out = writer_split(pen)
@@ -556,24 +719,13 @@ def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
 def not_digit_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:
     """How often held-out writers' letters, digit pairs and digits are flagged "not a digit"."""
     from recognizer.negatives import evaluate_not_digit
-    from recognizer.pendigits import (
-        default_pen_digits_path,
-        default_pen_letters_path,
-        load_pen_digits,
-        load_pen_letters,
-        writer_split,
-    )
+    from recognizer.pendigits import load_pen_digits, writer_split
 
-    pen_path = pen_path or default_pen_digits_path()
-    if pen_path is None or not Path(pen_path).is_file():
+    pen_path = _pen_digits_file(pen_path)
+    if pen_path is None:
         return None
     pen = load_pen_digits(pen_path)
-    letters_path = default_pen_letters_path()
-    letters = None
-    if letters_path is not None and letters_path.is_file():
-        letters = load_pen_letters(letters_path)
-        letters = letters.subset(writer_split(letters)[1])
-    return evaluate_not_digit(recognizer, pen.subset(writer_split(pen)[1]), letters)
+    return evaluate_not_digit(recognizer, pen.subset(writer_split(pen)[1]), _pen_letters(1))
 
 
 def _history_dict(history: dict[str, list]) -> dict[str, list[float]]:

@@ -1,7 +1,8 @@
-"""Train a model from the terminal: a flag for every TrainConfig field, a progress bar.
+"""Train a model from the terminal: a preset, a flag for every TrainConfig field, a progress bar.
 
     python scripts/train.py --architecture deepcnn --epochs 15 --lr-schedule cosine
     python scripts/train.py --architecture lenet5 --epochs 1 --train-subset 500
+    python scripts/train.py --preset best --epochs 10      # a preset; flags given override its values
     python scripts/train.py --runs-dir models --name deepcnn-v1 --activate   # a shipped model
 
 Prints the run folder and the final test accuracy. ``--activate`` makes the run the active model.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recognizer.train import TrainConfig, TrainingHooks, train  # noqa: E402
+from recognizer.train import PRESET_NOTES, PRESETS, TrainConfig, TrainingHooks, train  # noqa: E402
 
 
 def _parse_bool(text: str) -> bool:
@@ -39,15 +40,21 @@ def _field_type(field: dataclasses.Field) -> type:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default=None,
+        help="start from a ready-made run: " + "; ".join(f"{name}: {note}" for name, note in PRESET_NOTES.items()),
+    )
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         kind = _field_type(field)
         parser.add_argument(
             "--" + field.name.replace("_", "-"),
             type=_parse_bool if kind is bool else kind,
-            default=getattr(defaults, field.name),
+            default=None,  # None = not given: the preset's value, else TrainConfig's default
             metavar="BOOL" if kind is bool else kind.__name__.upper(),
-            help=f"(default: {getattr(defaults, field.name)})",
+            help=f"(default: {getattr(defaults, field.name)}, or the preset's)",
         )
     parser.add_argument(
         "--runs-dir", type=Path, default=None, help="where the run folder goes (default: user data dir)"
@@ -104,12 +111,17 @@ class ProgressBar(TrainingHooks):
         print(f" | {took:.0f}s{val} lr {logs['learning_rate']:.2e}", file=self.stream, flush=True)
 
 
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset (if any) with every flag given over it; ``--train-subset 0`` means all images."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    given = {name: value for name, value in values.items() if value is not None}
+    config = TrainConfig.preset(args.preset, **given) if args.preset else TrainConfig(**given)
+    return dataclasses.replace(config, train_subset=None) if config.train_subset == 0 else config
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
-    if values["train_subset"] == 0:
-        values["train_subset"] = None
-    config = TrainConfig(**values)
+    config = config_from_args(args)
     problems = config.problems()
     if problems:
         print("error: " + "\n       ".join(problems), file=sys.stderr)

@@ -71,7 +71,7 @@ def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
     assert not at.exception
     shown = errors(at)
     assert "early stopping and ReduceLROnPlateau watch validation loss" in shown
-    assert "train_subset must be at least 20" in shown
+    assert "train_subset must be between 20 and 60,000" in shown
     assert at.button(key="train_start").disabled
     assert not jobs_dir().exists() and jobs.current_job() is None
 

@@ -4,6 +4,7 @@ Tests of the start race use a stand-in job process (``sleep``, inheriting the lo
 real one does), so many tries cost no training; the others run the real job process.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -29,7 +30,7 @@ from recognizer.jobs import (
     stop_job,
 )
 from recognizer.runs import list_runs
-from recognizer.train import TrainConfig
+from recognizer.train import TrainConfig, training_device
 
 TINY = dict(architecture="lenet5", batch_size=32, validation_split=0.2, augment=False)
 
@@ -93,7 +94,19 @@ def press_start_together(presses: int, start) -> list:
 
 @pytest.fixture
 def runs(tmp_path, mnist):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
-    return tmp_path / "runs"
+    runs = tmp_path / "runs"
+    yield runs
+    end_a_job_left_running(runs)
+
+
+def end_a_job_left_running(runs):
+    """Kill the job a failed assertion left behind: a 50-epoch job would train on for minutes."""
+    job_dir = current_job(runs)
+    if job_dir is None:
+        return
+    with contextlib.suppress(AssertionError):  # kill_job signals only the process the job recorded
+        recorded_pid(job_dir, timeout=60)
+    kill_job(job_dir)
 
 
 @pytest.fixture
@@ -124,7 +137,7 @@ def test_job_trains_reports_progress_and_writes_a_run(runs):
     assert progress["epochs"] == 2 and progress["steps_per_epoch"] == 38  # ceil(1200 / 32)
     assert [h["epoch"] for h in progress["history"]] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(progress["history"][0])
-    assert progress["device"] == "CPU"
+    assert progress["device"] == training_device()  # "CPU" or the GPUs: whatever this machine trains on
     run_dir = runs / job.job_id
     assert status["run_dir"] == str(run_dir)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
@@ -190,7 +203,7 @@ def test_many_starts_at_once_from_threads_make_exactly_one_job_each_time(tmp_pat
 PRESS_START = """
 import os, subprocess, sys, time
 from recognizer import jobs
-from recognizer.train import TrainConfig
+from recognizer.train import TrainConfig, training_device
 
 TrainConfig.validate = lambda self: self  # validating imports TensorFlow: seconds that race nothing
 config = TrainConfig(architecture="lenet5", epochs=1, train_subset=300)

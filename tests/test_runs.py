@@ -19,6 +19,7 @@ from recognizer.runs import (
     set_active,
     shipped_active_dir,
     sweep_leftovers,
+    write_run_folder,
 )
 
 
@@ -136,3 +137,23 @@ def test_activation_killed_at_any_moment_leaves_a_whole_pointer_readers_always_s
         chosen.add(json.loads(pointer.read_text())["path"])  # always whole JSON naming a run
         assert active_model_dir().resolve() in (first.resolve(), second.resolve())
     assert chosen <= {str(first.resolve()), str(second.resolve())}
+
+
+def test_a_run_folder_appears_only_when_complete(tmp_path):
+    def fails_half_way(folder):
+        (folder / "model.keras").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_run_folder(tmp_path, "r", fails_half_way)
+    assert list(tmp_path.iterdir()) == []  # nothing, not even the partial folder
+
+    seen = []
+
+    def writes(folder):
+        seen.append((folder.name, (tmp_path / "r").exists()))
+        (folder / "model.keras").write_bytes(b"whole")
+
+    assert write_run_folder(tmp_path, "r", writes) == tmp_path / "r"
+    assert seen == [(".r.partial", False)]  # written under the hidden name; the run did not exist yet
+    assert [p.name for p in tmp_path.iterdir()] == ["r"] and (tmp_path / "r" / "model.keras").read_bytes() == b"whole"

@@ -43,6 +43,32 @@ def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs, mn
     assert json.loads((isolated_user_dirs / "active.json").read_text())["path"] == str(tmp_path / "cli-run")
 
 
+def train_cli_config(*argv):
+    script = load_script("train")
+    return script.config_from_args(script.build_parser().parse_args(list(argv)))
+
+
+def test_train_cli_preset_gives_its_values_and_flags_given_override_them():
+    from recognizer.train import TrainConfig
+
+    assert train_cli_config() == TrainConfig()
+    assert train_cli_config("--preset", "best") == TrainConfig.preset("best")
+    best = train_cli_config("--preset", "best", "--epochs", "2", "--not-digit", "false", "--lr-schedule", "constant")
+    assert best == TrainConfig.preset("best", epochs=2, not_digit=False, lr_schedule="constant")
+    assert best.canvas_style == 0.5 and best.pen_digits  # what was not given stays the preset's
+    assert train_cli_config("--preset", "quick").train_subset == 10_000
+    assert train_cli_config("--preset", "quick", "--train-subset", "0").train_subset is None  # 0: all images
+    assert train_cli_config("--epochs", "3", "--augment", "false") == TrainConfig(epochs=3, augment=False)
+
+
+def test_train_cli_refuses_an_unknown_preset_and_checks_the_preset_with_its_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("train").main(["--preset", "fastest"])
+    assert exit_info.value.code == 2 and "quick" in capsys.readouterr().err
+    assert load_script("train").main(["--preset", "quick", "--epochs", "0"]) == 2
+    assert "epochs must be between 1 and 1,000" in capsys.readouterr().err
+
+
 def test_train_cli_refuses_bad_values_with_a_message(capsys):
     assert load_script("train").main(["--epochs", "0", "--optimizer", "adagrad"]) == 2
     err = capsys.readouterr().err

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from recognizer.augment import random_affine
-from recognizer.train import TrainConfig, TrainingHooks, split_data, train
+from recognizer.data import MNIST_TRAIN_IMAGES
+from recognizer.train import BOUNDS, PRESETS, TrainConfig, TrainingHooks, split_data, split_sizes, train
 
 RUN_FILES = {
     "model.keras",
@@ -132,6 +133,35 @@ def test_default_config_is_valid_and_round_trips():
     assert TrainConfig.from_dict({**config.to_dict(), "unknown_future_key": 1}) == config
 
 
+def _bound_problems(name, value):
+    return [p for p in TrainConfig(**{name: value}).problems() if p.startswith(f"{name} must")]
+
+
+@pytest.mark.parametrize("name", list(BOUNDS))
+def test_each_bound_is_checked_at_both_ends_and_a_form_offers_only_allowed_values(name):
+    bound = BOUNDS[name]
+    default = getattr(TrainConfig(), name)
+    field_type = int if default is None else type(default)  # train_subset defaults to None (all images)
+    low, high = bound.closed_range()
+    # A number widget refuses a mix of ints and floats: the bounds and what a form offers are the field's type.
+    assert {type(v) for v in (bound.low, bound.high, low, high)} == {field_type}
+    assert _bound_problems(name, low) == [] and _bound_problems(name, high) == []
+    below = bound.low if bound.low_open else bound.low - bound.step
+    above = bound.high if bound.high_open else bound.high + bound.step
+    assert _bound_problems(name, below) == [bound.problem(name)] == _bound_problems(name, above)
+
+
+def test_presets_apply_over_the_defaults_and_overrides_win():
+    for name in PRESETS:
+        assert TrainConfig.preset(name).problems() == [], name
+    best = TrainConfig.preset("best", epochs=2)
+    assert best.epochs == 2 and best.not_digit and best.lr_schedule == "cosine" and best.pen_styles == 0.3
+    quick = TrainConfig.preset("quick")
+    assert quick.train_subset == 10_000 and not quick.augment and quick.lr_schedule == TrainConfig().lr_schedule
+    with pytest.raises(ValueError, match="quick, standard, best"):
+        TrainConfig.preset("fastest")
+
+
 def test_learning_rate_schedules():
     cosine = TrainConfig(learning_rate=1e-3, lr_schedule="cosine", epochs=11)
     assert cosine.lr_at(0) == pytest.approx(1e-3)
@@ -148,6 +178,14 @@ def test_split_is_seeded_disjoint_and_sized(tiny_mnist):
     assert len(a.x_train) == 480 and len(a.x_val) == 120
     np.testing.assert_array_equal(a.x_val, b.x_val)
     assert not np.array_equal(a.x_val, c.x_val)
+
+
+def test_split_sizes_are_what_split_data_takes(tiny_mnist):
+    for config in (tiny_config(), tiny_config(train_subset=None, validation_split=0.15), tiny_config(train_subset=900)):
+        data = split_data(config, tiny_mnist)
+        assert split_sizes(config, 600) == (len(data.x_train), len(data.x_val))
+    assert split_sizes(TrainConfig.preset("quick"), MNIST_TRAIN_IMAGES) == (9_000, 1_000)
+    assert split_sizes(TrainConfig(validation_split=0.0), MNIST_TRAIN_IMAGES) == (60_000, 0)
 
 
 def _ink_on_left_half():
