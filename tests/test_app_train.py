@@ -48,9 +48,12 @@ def jobs_dir() -> Path:
 def test_page_shows_the_form_the_data_summary_and_the_run_history():
     at = open_train_page()
     assert at.title[0].value == "Train a model"
-    for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget
-        at.get_by_key(f"train_{field.name}")
-    assert at.segmented_control(key="train_preset").value == "Quick"
+    presets = at.segmented_control(key="train_preset")
+    assert presets.value == "quick" and presets.options == ["Quick", "Standard", "Best"]  # recognizer.train.PRESETS
+    quick = TrainConfig.preset("quick").to_dict()
+    shown = {"train_subset": quick["train_subset"] or 0, "init_from": ""}  # how the form shows None
+    for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget, showing the preset
+        assert at.get_by_key(f"train_{field.name}").value == shown.get(field.name, quick[field.name]), field.name
     summary = "\n".join(m.value for m in at.markdown)
     assert "**9,000** MNIST training images (1,000 held out for validation)" in summary
     assert "Pen-written digits:" in summary and "Saved corrections: 0" in summary
@@ -78,7 +81,7 @@ def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
 
 def test_presets_fill_the_form():
     at = open_train_page()
-    at.segmented_control(key="train_preset").set_value("Best").run()
+    at.segmented_control(key="train_preset").set_value("best").run()
     assert at.selectbox(key="train_architecture").value == "deepcnn"
     assert at.number_input(key="train_epochs").value == 20
     assert at.selectbox(key="train_lr_schedule").value == "cosine"
@@ -92,7 +95,7 @@ def test_presets_fill_the_form():
     assert at.segmented_control(key="train_preset").value is None
     assert at.number_input(key="train_epochs").value == 12
 
-    at.segmented_control(key="train_preset").set_value("Quick").run()
+    at.segmented_control(key="train_preset").set_value("quick").run()
     assert at.number_input(key="train_epochs").value == 3
     assert at.number_input(key="train_train_subset").value == 10_000
     assert not at.checkbox(key="train_pen_digits").value
@@ -231,11 +234,7 @@ def _wait_for_job(job_dir: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_a_tiny_job_started_from_the_page_trains_and_shows_up():
-    if not os.environ.get("DIGITS_DATA_DIR"):
-        if os.environ.get("CI"):
-            pytest.fail("CI must set DIGITS_DATA_DIR to the MNIST folder")
-        pytest.skip("set DIGITS_DATA_DIR to a folder with the four MNIST IDX gz files")
+def test_a_tiny_job_started_from_the_page_trains_and_shows_up(mnist):  # mnist: skipped without the data
     at = open_train_page()
     at.selectbox(key="train_architecture").set_value("lenet5")
     at.number_input(key="train_epochs").set_value(1)

@@ -1,0 +1,184 @@
+"""The Train page's form for a new run: presets and one widget per ``TrainConfig`` field. Not a page itself.
+
+Ranges and presets come from ``recognizer.train`` (``BOUNDS``, ``PRESETS``), so the form offers
+exactly what ``TrainConfig.problems()`` accepts; the form only chooses labels, steps and layout.
+Every widget's value lives in the session under ``train_<field>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from recognizer.models import MODELS
+from recognizer.train import BOUNDS, LR_SCHEDULES, OPTIMIZERS, PRESET_NOTES, PRESETS, TrainConfig
+
+FIELDS = dataclasses.fields(TrainConfig)
+DEFAULTS = TrainConfig().to_dict()
+DEFAULT_PRESET = "quick"
+PRESET_KEY = "train_preset"
+PRESET_HELP = "  \n".join(f"**{name.capitalize()}**: {note}." for name, note in PRESET_NOTES.items())
+
+ss = st.session_state
+RENDERED: set[str] = set()  # fields that got a widget in this script run
+
+
+def field_key(name: str) -> str:
+    return f"train_{name}"
+
+
+def _preset_values(name: str) -> dict:
+    values = TrainConfig.preset(name).to_dict()
+    values["train_subset"] = values["train_subset"] or 0  # the widget shows "all" as 0
+    values["init_from"] = values["init_from"] or ""  # the widget shows "from scratch" as empty
+    return values
+
+
+def _apply_preset() -> None:
+    name = ss.get(PRESET_KEY)
+    if name:  # None: the user un-selected the preset; keep the form as it is
+        for field, value in _preset_values(name).items():
+            ss[field_key(field)] = value
+
+
+def _edited() -> None:
+    # A hand edit means the form no longer is the highlighted preset.
+    ss[PRESET_KEY] = None
+
+
+def start_form() -> None:
+    """Fill the form once per session (persist_state keeps it across page switches afterwards)."""
+    RENDERED.clear()  # this module outlives a script run: count this run's widgets afresh
+    if PRESET_KEY in ss:
+        return
+    ss[PRESET_KEY] = DEFAULT_PRESET
+    _apply_preset()
+
+
+def preset_control() -> None:
+    st.segmented_control(
+        "Preset",
+        list(PRESETS),
+        format_func=str.capitalize,
+        key=PRESET_KEY,
+        on_change=_apply_preset,
+        persist_state="session",
+        help=PRESET_HELP,
+    )
+
+
+def widget(kind, name: str, label: str, **kwargs):
+    """One form widget bound to the TrainConfig field ``name``."""
+    RENDERED.add(name)
+    return kind(label, key=field_key(name), on_change=_edited, persist_state="session", **kwargs)
+
+
+def bounded(kind, name: str, label: str, **kwargs):
+    """A slider or number input for ``name`` offering its bounds (``recognizer.train.BOUNDS``).
+
+    ``kwargs`` may set another ``step`` (or, for a field whose 0 means "all", another minimum).
+    """
+    bound = BOUNDS[name]
+    low, high = bound.closed_range()
+    return widget(kind, name, label, **{"min_value": low, "max_value": high, "step": bound.step, **kwargs})
+
+
+def side_by_side(*draws) -> None:
+    """Draw each callable in its own column of an even row (half-width when there is one)."""
+    for column, draw in zip(st.columns(max(2, len(draws))), draws, strict=False):
+        with column:
+            draw()
+
+
+def model_section() -> None:
+    widget(st.selectbox, "architecture", "Architecture", options=list(MODELS))
+    st.caption(MODELS[ss[field_key("architecture")]].description)
+    side_by_side(
+        lambda: bounded(st.number_input, "epochs", "Epochs"),
+        lambda: bounded(st.number_input, "batch_size", "Batch size", step=32),
+    )
+    side_by_side(
+        lambda: widget(st.selectbox, "optimizer", "Optimizer", options=list(OPTIMIZERS)),
+        lambda: bounded(st.number_input, "learning_rate", "Learning rate", step=0.0001, format="%g"),
+    )
+    side_by_side(
+        lambda: widget(
+            st.selectbox,
+            "lr_schedule",
+            "LR schedule",
+            options=list(LR_SCHEDULES),
+            help="cosine: down to 1 % of the start by the last epoch; exponential: times the decay each epoch",
+        ),
+        lambda: bounded(
+            st.number_input,
+            "lr_decay",
+            "Decay per epoch",
+            disabled=ss[field_key("lr_schedule")] != "exponential",
+            help="Only for the exponential schedule",
+        ),
+    )
+    bounded(st.number_input, "seed", "Random seed")
+
+
+def augmentation_section() -> None:
+    widget(st.checkbox, "augment", "Augment the images", help="Random rotation, zoom, shift and shear each epoch")
+    off = not ss[field_key("augment")]
+    a, b = st.columns(2)
+    with a:
+        bounded(st.slider, "rotation", "Rotation (°)", disabled=off)
+        bounded(st.slider, "zoom", "Zoom", disabled=off)
+    with b:
+        bounded(st.slider, "shear", "Shear (°)", disabled=off)
+        bounded(st.slider, "shift", "Shift", disabled=off)
+
+
+def stopping_section() -> None:
+    widget(st.checkbox, "early_stopping", "Early stopping", help="Stop when validation loss stops improving")
+    side_by_side(
+        lambda: bounded(
+            st.number_input,
+            "early_stopping_patience",
+            "Patience (epochs)",
+            disabled=not ss[field_key("early_stopping")],
+            help="Epochs without improvement before it stops",
+        )
+    )
+    widget(
+        st.checkbox,
+        "reduce_lr_on_plateau",
+        "Reduce the learning rate on plateaus",
+        help="Cut the learning rate when validation loss stalls (constant schedule only)",
+    )
+    plateau_off = not ss[field_key("reduce_lr_on_plateau")]
+    side_by_side(
+        lambda: bounded(st.number_input, "plateau_patience", "Patience (epochs)", disabled=plateau_off),
+        lambda: bounded(st.slider, "plateau_factor", "LR factor", disabled=plateau_off),
+    )
+
+
+def other_fields_section() -> None:
+    """Widgets for TrainConfig fields this page has no tailored widget for (a newer library)."""
+    extra = [f for f in FIELDS if f.name not in RENDERED]
+    if not extra:
+        return
+    with st.expander("More settings"):
+        for f in extra:
+            value, label = DEFAULTS[f.name], f.name.replace("_", " ").capitalize()
+            if field_key(f.name) not in ss:
+                ss[field_key(f.name)] = value
+            if isinstance(value, bool):
+                widget(st.checkbox, f.name, label)
+            elif isinstance(value, int | float):
+                (bounded if f.name in BOUNDS else widget)(st.number_input, f.name, label)
+            elif isinstance(value, str):
+                widget(st.text_input, f.name, label)
+            else:  # no safe widget for this type: the run uses the library's default
+                st.caption(f"{label}: {value!r} (default)")
+
+
+def form_config() -> TrainConfig:
+    values = {f.name: ss[field_key(f.name)] for f in FIELDS}
+    values["train_subset"] = values["train_subset"] or None
+    values["init_from"] = (values["init_from"] or "").strip() or None
+    return TrainConfig(**values)
