@@ -119,6 +119,14 @@ class Recognizer:
         """Predicted digits (N,)."""
         return self.predict_proba(images).argmax(axis=1)
 
+    def adapt(self, images: np.ndarray, labels) -> Recognizer:
+        """A new recognizer taught that ``images`` (28x28 inputs, as ``Prediction.input``) are
+        ``labels``: it answers so for them and drawings close to them, as this one elsewhere.
+        This one is not changed (see ``recognizer.adapt``). ``ValueError`` for bad corrections."""
+        from recognizer.adapt import adapt
+
+        return adapt(self, images, labels)
+
     def predict_drawing(self, image: np.ndarray) -> Prediction | None:
         """Read one drawn digit. ``image``: RGBA (as the canvas returns it), RGB or gray, any size.
 
