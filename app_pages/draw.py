@@ -1,4 +1,10 @@
-"""Draw page: draw a digit (or a number) or upload a photo; the model answers as you draw."""
+"""Draw page: draw a digit (or a number) or upload a photo; the model answers as you draw.
+
+The canvas and its answer are one ``st.fragment``: a stroke reruns only them, not the page and
+its sidebar. The canvas shows before the model has loaded (``app_pages.shared``); a drawing made
+meanwhile is answered as soon as the model is ready. Undo and Clear are buttons under the canvas,
+because the canvas's own toolbar appears only on mouse hover (never on a phone).
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,46 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged
+from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready
 from recognizer.feedback import FeedbackStore
-from recognizer.figures import boxes_figure, probability_chart
-from recognizer.preprocess import decode_image, ink_from_image
+from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
 from recognizer.units import MB, megabytes
 
 CONFIDENCE_THRESHOLD = 0.7  # below this the page says it is not sure
 MAX_UPLOAD_MB = 8
 MODES = ["One digit", "A number", "Upload a photo"]
+# The bars are a picture to read, not to explore: no hover layer, no mode bar, less to draw.
+CHART_CONFIG = {"staticPlot": True}
+# No page scrolling or zooming while a finger draws on the canvas (its host is outside the
+# component's shadow root, so a page style reaches it); the canvas's toolbar is hidden on touch
+# screens, where the Undo and Clear buttons take its place.
+TOUCH_STYLE = """<style>
+[class*="st-key-digit-canvas"], [class*="st-key-number-canvas"] { touch-action: none; }
+</style>"""
 
 st.title("Draw a digit")
-rec = active_recognizer()
-if rec is None:
-    st.stop()
-
+st.html(TOUCH_STYLE)
 mode = st.segmented_control("Mode", MODES, default=MODES[0], label_visibility="collapsed") or MODES[0]
 
 
 @st.cache_resource
 def feedback_store() -> FeedbackStore:
     return FeedbackStore()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _corrections_saved(folder: str, stamp: float) -> int:
+    return feedback_store().count()
+
+
+def corrections_saved() -> int:
+    """How many corrections are saved; the folder is listed again only when it changed."""
+    folder = feedback_store().folder
+    try:
+        stamp = folder.stat().st_mtime  # a saved file (renamed into the folder) changes it
+    except OSError:
+        stamp = 0.0
+    return _corrections_saved(str(folder), stamp)
 
 
 def correction_form(prediction, key: str) -> None:
@@ -40,10 +65,10 @@ def correction_form(prediction, key: str) -> None:
             else:
                 feedback_store().save(prediction.input, label=label, predicted=prediction.digit)
                 st.success(f"Saved: this is a {label}. Corrections feed the next training.")
-    st.caption(f"{feedback_store().count()} corrections saved")
+    st.caption(f"{corrections_saved()} corrections saved")
 
 
-def not_a_digit_message(image: np.ndarray, prediction) -> str | None:
+def not_a_digit_message(rec, image: np.ndarray, prediction) -> str | None:
     """What to say when the ink is not one digit: several digits, or no digit at all."""
     if prediction.is_digit:
         return None
@@ -55,6 +80,8 @@ def not_a_digit_message(image: np.ndarray, prediction) -> str | None:
 
 def show_answer(prediction, doubt: str | None = None) -> None:
     """The answer for one digit: metric, confidence, bars, what the model saw."""
+    from recognizer.figures import probability_chart  # Plotly: imported when the first answer is shown
+
     left, right = st.columns([1, 2])
     with left:
         st.metric("Prediction", prediction.digit if doubt is None else "?")
@@ -66,10 +93,12 @@ def show_answer(prediction, doubt: str | None = None) -> None:
         elif prediction.confidence < CONFIDENCE_THRESHOLD:
             (a, pa), (b, pb) = prediction.top(2)
             st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
-        st.plotly_chart(probability_chart(prediction.probabilities), width="stretch")
+        st.plotly_chart(probability_chart(prediction.probabilities), width="stretch", config=CHART_CONFIG)
 
 
 def show_number(image: np.ndarray, predictions, key: str) -> None:
+    from recognizer.figures import boxes_figure, probability_chart
+
     if not predictions:
         st.info("No digits found yet.")
         return
@@ -87,11 +116,30 @@ def show_number(image: np.ndarray, predictions, key: str) -> None:
                 st.plotly_chart(chart, width="stretch", key=f"{key}-bars-{i}")
 
 
+def _undo(key: str) -> None:
+    """Send the canvas its drawing less the last stroke; it redraws and sends it back."""
+    ss = st.session_state
+    drawing = ss.get(f"{key}-drawing") or {}
+    objects = drawing.get("objects") or []
+    revision = ss.get(f"{key}-revision", 0) + 1
+    # The revision makes each undo a new initial drawing, even one equal to an earlier one.
+    ss[f"{key}-initial"] = {**drawing, "objects": objects[:-1], "revision": revision}
+    ss[f"{key}-revision"] = revision
+
+
+def _clear(key: str) -> None:
+    """A new, empty canvas: a new widget key."""
+    ss = st.session_state
+    ss[f"{key}-version"] = ss.get(f"{key}-version", 0) + 1
+    ss.pop(f"{key}-initial", None)
+    ss.pop(f"{key}-drawing", None)
+
+
 def canvas(width: int, height: int, key: str):
-    controls = st.columns([2, 1])
-    brush = controls[0].slider("Brush width", 4, 40, 18, key=f"brush-{key}")
-    color = controls[1].color_picker("Ink colour", "#000000", key=f"color-{key}")
-    st.write("")  # room for the canvas toolbar, which floats up over the row above
+    """The canvas with Undo and Clear buttons under it and the pen settings beside them."""
+    ss = st.session_state
+    brush, color = ss.get(f"brush-{key}", 18), ss.get(f"color-{key}", "#000000")
+    st.write("")  # room for the canvas's own toolbar, which floats up over the row above on hover
     result = st_canvas(
         stroke_width=brush,
         stroke_color=color,
@@ -101,45 +149,91 @@ def canvas(width: int, height: int, key: str):
         drawing_mode="freedraw",
         update_streamlit=True,  # answer after every stroke, no Predict button
         return_image_data=True,
-        key=key,
+        initial_drawing=ss.get(f"{key}-initial"),
+        key=f"{key}-{ss.get(f'{key}-version', 0)}",
     )
-    st.caption("Undo, redo and clear are in the canvas toolbar.")
+    ss[f"{key}-drawing"] = result.json_data
+    drawn = bool((result.json_data or {}).get("objects"))
+    with st.container(horizontal=True, key=f"{key}-tools"):
+        undo, clear = ":material/undo:", ":material/delete:"
+        st.button("Undo", key=f"{key}-undo", on_click=_undo, args=(key,), disabled=not drawn, icon=undo)
+        st.button("Clear", key=f"{key}-clear", on_click=_clear, args=(key,), disabled=not drawn, icon=clear)
+        with st.popover("Pen", icon=":material/edit:"):
+            st.slider("Brush width", 4, 40, 18, key=f"brush-{key}")
+            st.color_picker("Ink colour", "#000000", key=f"color-{key}")
     return result.image_data
 
 
-if mode == "One digit":
-    # Wide enough for the 280 px canvas (and its toolbar) on a 1280 px laptop screen with the sidebar.
+def nothing_drawn(image) -> bool:
+    """True for no canvas yet, an empty one or a stray dot (no model needed to tell)."""
+    return image is None or normalize_digit(ink_from_image(image)) is None
+
+
+def digit_answer(image) -> None:
+    """The answer column of "One digit": a hint, or the answer once the model is ready."""
+    blank = nothing_drawn(image)
+    if blank:
+        st.info("Draw a digit on the canvas: the answer appears after each stroke.")
+    note = st.empty()
+    if not model_ready():
+        # The canvas is on screen already; this run waits for the model (without reruns, which
+        # would slow its loading) and answers a drawing made meanwhile as soon as it is ready.
+        note.caption("Loading the model…" if blank else "Loading the model… the answer follows as soon as it is ready.")
+    rec = active_recognizer()
+    note.empty()
+    if blank or rec is None:
+        return
+    prediction = rec.predict_drawing(image)
+    st.session_state[LAST_DRAWING_KEY] = prediction.input
+    show_answer(prediction, not_a_digit_message(rec, image, prediction))
+    correction_form(prediction, "digit")
+
+
+@st.fragment
+def one_digit() -> None:
+    # Wide enough for the 280 px canvas on a 1280 px laptop screen with the sidebar; on a phone
+    # the columns stack and the answer comes right under the canvas.
     draw_col, answer_col = st.columns([2, 3], gap="medium")
     with draw_col:
         image = canvas(280, 280, "digit-canvas")
     with answer_col:
-        prediction = rec.predict_drawing(image) if image is not None else None
-        if prediction is None:
-            st.info("Draw a digit on the canvas: the answer appears after each stroke.")
-        else:
-            st.session_state[LAST_DRAWING_KEY] = prediction.input
-            show_answer(prediction, not_a_digit_message(image, prediction))
-            correction_form(prediction, "digit")
+        digit_answer(image)
 
-elif mode == "A number":
+
+@st.fragment
+def a_number() -> None:
     image = canvas(700, 240, "number-canvas")
-    predictions = rec.read_number(image) if image is not None else []
-    show_number(image, predictions, "number")
+    rec = active_recognizer()
+    if rec is not None:
+        show_number(image, rec.read_number(image) if image is not None else [], "number")
 
-else:
+
+def upload_a_photo() -> None:
     upload = st.file_uploader(
         f"A photo or scan of handwritten digits (PNG or JPEG, up to {MAX_UPLOAD_MB} MB)",
         type=["png", "jpg", "jpeg"],
     )
-    if upload is not None:
-        if upload.size > MAX_UPLOAD_MB * MB:
-            st.error(f"That file is {megabytes(upload.size):.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
-        else:
-            try:
-                photo = decode_image(upload.getvalue())
-                digits = rec.read_photo(photo)
-            except ValueError as exc:
-                st.error(f"Could not read {upload.name}: {exc}.")
-            else:
-                st.image(photo, caption=upload.name, width=360)
-                show_number(photo, digits, "upload")
+    if upload is None:
+        return
+    if upload.size > MAX_UPLOAD_MB * MB:
+        st.error(f"That file is {megabytes(upload.size):.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+        return
+    rec = active_recognizer()
+    if rec is None:
+        return
+    try:
+        photo = decode_image(upload.getvalue())
+        digits = rec.read_photo(photo)
+    except ValueError as exc:
+        st.error(f"Could not read {upload.name}: {exc}.")
+    else:
+        st.image(photo, caption=upload.name, width=360)
+        show_number(photo, digits, "upload")
+
+
+if mode == "One digit":
+    one_digit()
+elif mode == "A number":
+    a_number()
+else:
+    upload_a_photo()

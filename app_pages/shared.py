@@ -2,48 +2,112 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from recognizer import Recognizer, load_recognizer
-from recognizer.figures import learning_curves_figure as learning_curves_figure  # app_pages/train.py imports it
-from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
+from recognizer.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
+from recognizer.storage import read_json_or
+
+if TYPE_CHECKING:
+    from recognizer import Recognizer
+
+
+def __getattr__(name: str):
+    # app_pages/train.py imports learning_curves_figure from here; Plotly is imported only then,
+    # not on the Draw page's first run.
+    if name == "learning_curves_figure":
+        from recognizer.figures import learning_curves_figure
+
+        return learning_curves_figure
+    raise AttributeError(name)
+
+
+LOADING_SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
 
 # Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
 LAST_DRAWING_KEY = "last_drawing"
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def _load(model_dir: str, stamp: float) -> Recognizer:
-    # `stamp` (the model file's mtime) makes a re-trained model at the same path load afresh.
-    return load_recognizer(model_dir)
+class ModelLoading:
+    """One model loading in a background thread: TensorFlow's import and the model file take
+    seconds, and the Draw page shows its canvas meanwhile. ``recognizer`` waits for it (or not)."""
+
+    def __init__(self, model_dir: str):
+        self.model_dir = model_dir
+        self._done = threading.Event()
+        self._recognizer: Recognizer | None = None
+        self._error: Exception | None = None
+        threading.Thread(target=self._load, name=f"load-{Path(model_dir).name}", daemon=True).start()
+
+    def _load(self) -> None:
+        # Importing TensorFlow is thousands of small file reads, each giving up the GIL; with the
+        # server's other threads about, taking it back waits out the switch interval every time
+        # (measured: the import took 14 s in the server instead of 4). A short interval while
+        # loading brings it back to 4-5 s.
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
+        try:
+            self._recognizer = _recognizer_with_lite(self.model_dir)
+            _freeze_the_heap()
+        except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises is shown by the page
+            self._error = exc
+        finally:
+            sys.setswitchinterval(previous)
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def recognizer(self, wait: bool = True) -> Recognizer | None:
+        """The loaded model; None while it loads (``wait=False``); the load's error if it failed."""
+        if wait:
+            self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._recognizer
 
 
-def active_recognizer() -> Recognizer | None:
-    """The active model, loaded once per process and shared by every visitor; None if missing.
+def _freeze_the_heap() -> None:
+    """Leave what is loaded now (TensorFlow, the model: ~360k objects) out of later collections.
 
-    When the user's chosen model cannot be loaded (a corrupt or half-copied file), the page says
-    so and answers with the shipped model, so the Train page can still switch or delete runs.
+    Streamlit collects garbage after every script run, and calls Keras's ``clear_session`` (one
+    more collection) once Keras is imported: 0.4-1 s per rerun with TensorFlow on the heap, during
+    which the server sends nothing. Frozen, both take under a millisecond. What is frozen is never
+    freed, so this runs only after a load, when the heap holds little but the modules and models.
     """
+    gc.collect()
+    gc.freeze()
+
+
+def _recognizer_with_lite(model_dir: str) -> Recognizer:
+    """The model, with a TFLite copy answering single drawings (``recognizer.export``)."""
+    from recognizer import Recognizer, load_recognizer
+    from recognizer.export import cached_tflite
+
+    rec = load_recognizer(model_dir)
     try:
-        model_dir = active_model_dir()
-    except ModelNotFoundError as exc:
-        st.error(f"No model could be loaded: {exc}. Train one with `python scripts/train.py --activate`.")
-        return None
-    try:
-        return _load(str(model_dir), _stamp(model_dir))
-    except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises, the app must stay up
-        problem = f"The active model {model_dir.name} could not be loaded ({type(exc).__name__}: {exc})."
-    try:
-        shipped = shipped_active_dir()
-        rec = _load(str(shipped), _stamp(shipped))
-    except Exception as exc:  # noqa: BLE001
-        st.error(f"{problem} The shipped model could not be loaded either ({exc}).")
-        return None
-    st.warning(f"{problem} Answering with the shipped model {shipped.name}; pick another on the Train page.")
-    return rec
+        lite = cached_tflite(rec.model, Path(model_dir) / MODEL_FILE)
+    except Exception:  # noqa: BLE001 -- a model TFLite cannot convert still answers through Keras
+        return rec
+    return Recognizer(rec.model, rec.run_dir, rec.number_reader, lite_model=lite)
+
+
+@st.cache_resource(show_spinner=False)
+def _loading(model_dir: str, stamp: float) -> ModelLoading:
+    # `stamp` (the model file's mtime) makes a re-trained model at the same path load afresh.
+    return ModelLoading(model_dir)
 
 
 def _stamp(model_dir: Path) -> float:
@@ -51,15 +115,96 @@ def _stamp(model_dir: Path) -> float:
     return (Path(model_dir) / MODEL_FILE).stat().st_mtime
 
 
-def sidebar(rec: Recognizer | None) -> None:
+def _file_stamp(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _active_dir(user_pointer: float, shipped_pointer: float) -> Path:
+    # Keyed by the two pointer files' mtimes: an activation is seen at the next rerun, and a
+    # rerun costs two stat calls instead of reading and checking JSON files.
+    return active_model_dir()
+
+
+def _active_loading() -> ModelLoading:
+    """The loading of the active model (started by the first call); ModelNotFoundError if none."""
+    from recognizer import paths
+
+    pointers = (paths.user_data_dir() / ACTIVE_FILE, paths.shipped_models_dir() / ACTIVE_FILE)
+    model_dir = _active_dir(*(_file_stamp(p) for p in pointers))
+    return _loading(str(model_dir), _stamp(model_dir))
+
+
+def start_loading_model() -> None:
+    """Start loading the active model in the background (once per server); never waits."""
+    with contextlib.suppress(ModelNotFoundError, OSError):  # the page that needs the model says so
+        _active_loading()
+
+
+def active_recognizer(wait: bool = True) -> Recognizer | None:
+    """The active model, loaded once per process and shared by every visitor; None if missing.
+
+    ``wait=False``: None while it still loads (the Draw page answers when it is ready).
+    When the user's chosen model cannot be loaded (a corrupt or half-copied file), the page says
+    so and answers with the shipped model, so the Train page can still switch or delete runs.
+    """
+    try:
+        loading = _active_loading()
+    except (ModelNotFoundError, OSError) as exc:
+        st.error(f"No model could be loaded: {exc}. Train one with `python scripts/train.py --activate`.")
+        return None
+    try:
+        return loading.recognizer(wait)
+    except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises, the app must stay up
+        problem = f"The active model {Path(loading.model_dir).name} could not be loaded ({type(exc).__name__}: {exc})."
+    try:
+        shipped = shipped_active_dir()
+        rec = _loading(str(shipped), _stamp(shipped)).recognizer(wait)
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"{problem} The shipped model could not be loaded either ({exc}).")
+        return None
+    st.warning(f"{problem} Answering with the shipped model {shipped.name}; pick another on the Train page.")
+    return rec
+
+
+def _answering_loading() -> ModelLoading:
+    """The loading of the model that answers: the active one, or the shipped one if that failed."""
+    loading = _active_loading()
+    if loading.done and loading.failed:
+        shipped = shipped_active_dir()
+        loading = _loading(str(shipped), _stamp(shipped))
+    return loading
+
+
+def model_ready() -> bool:
+    """Whether the model the pages answer with has finished loading (or failed to)."""
+    try:
+        return _answering_loading().done
+    except (ModelNotFoundError, OSError):
+        return True  # nothing to wait for: the page shows the error
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _metrics(model_dir: str, stamp: float) -> dict:
+    found = read_json_or(Path(model_dir) / "metrics.json", {})
+    return found if isinstance(found, dict) else {}
+
+
+def sidebar() -> None:
+    """The app's name and the model that answers, without waiting for it to load."""
     with st.sidebar:
         st.markdown("### Digit Recognizer")
-        if rec is None:
+        try:
+            loading = _answering_loading()
+        except (ModelNotFoundError, OSError):
             st.caption("No active model.")
             return
-        acc = rec.metrics.get("test_accuracy")
-        st.caption(f"Active model: **{rec.name}**")
-        if isinstance(acc, int | float):
+        st.caption(f"Active model: **{Path(loading.model_dir).name}**")
+        acc = _metrics(loading.model_dir, _stamp(Path(loading.model_dir))).get("test_accuracy")
+        if isinstance(acc, int | float) and not isinstance(acc, bool):
             st.caption(f"MNIST test accuracy: {acc:.2%}")
 
 
@@ -93,7 +238,7 @@ def duration_text(seconds: float | None) -> str:
 def recognizer_at(run_dir) -> Recognizer | None:
     """The model of one run folder, loaded once per process like the active one; None (with an error) if unloadable."""
     try:
-        return _load(str(run_dir), _stamp(run_dir))
+        return _loading(str(run_dir), _stamp(run_dir)).recognizer(wait=True)
     except (ModelNotFoundError, OSError, ValueError) as exc:
         st.error(f"The model in {Path(run_dir).name} could not be loaded: {exc}")
         return None
