@@ -3,9 +3,12 @@
 ``adapt(recognizer, images, labels)`` returns a new ``Recognizer`` that answers the corrected digit
 for a drawing close to a correction, and exactly what the original answers for everything else.
 Close means in the network's own eyes: the cosine similarity of the penultimate-layer features (the
-input of the last Dense layer) to the nearest correction. Between ``GATE_LOW`` and ``GATE_HIGH``
-the answer blends from the original probabilities to the corrected digit; below ``GATE_LOW`` the
-correction plays no part.
+input of the last Dense layer) to the nearest correction. Each correction gets its own radius: at
+least ``GATE_LOW``, and never wider than the similarity of the nearest reference digit of another
+class (a sample of MNIST training digits, when MNIST is at hand), so a visitor's thin 0 that
+looks like everyone's 1 changes the answer for redrawings of that 0, not for 1s. Over
+``GATE_WIDTH`` past the radius the answer blends from the original probabilities to the corrected
+digit; inside no radius the corrections play no part.
 
 Nothing is trained and no weight is copied: the adapted model calls the original model's layers and
 adds the nearest-correction term, so the shared recognizer stays as it was and adapting takes the
@@ -25,6 +28,8 @@ changed other digits' answers (worst writer: MNIST test -0.4 to -7 points); see 
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,9 +42,12 @@ if TYPE_CHECKING:
 # Cosine similarities of penultimate features. Measured on held-out writers: redrawings of a
 # corrected digit score 0.9-1.0, a writer's other digits of another class reach 0.9 only rarely,
 # MNIST test digits 0.87 at the 99.9th percentile; below 0.88 corrections made new errors.
-GATE_LOW = 0.88  # a correction starts to count here
-GATE_HIGH = 0.93  # and decides the answer alone from here
+GATE_LOW = 0.88  # the smallest radius: a correction starts to count here
+GATE_WIDTH = 0.05  # from its radius to radius + this, a correction goes from no say to deciding alone
 MAX_CORRECTIONS = 1000  # far more than a visitor makes; bounds the work of one answer
+REFERENCE_SIZE = 3000  # MNIST training digits that bound each correction's radius
+_references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (features, labels)
+_references_lock = threading.Lock()
 
 
 def check_corrections(images, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +93,9 @@ def _unit_rows(features):
     return features / tf.maximum(tf.norm(features, axis=-1, keepdims=True), 1e-12)
 
 
-def _nearest_correction_model(features_of, prototypes: np.ndarray, labels: np.ndarray, classes: int):
-    """A Keras model: the original output, blended towards the nearest correction's digit."""
+def _nearest_correction_model(features_of, prototypes: np.ndarray, labels: np.ndarray, radii: np.ndarray, classes: int):
+    """A Keras model: the original output, blended towards the digit of the correction whose
+    radius the features pass furthest."""
     import keras
     import tensorflow as tf
 
@@ -98,13 +107,14 @@ def _nearest_correction_model(features_of, prototypes: np.ndarray, labels: np.nd
             self.features_of = features_of
             self.prototypes = tf.constant(prototypes, tf.float32)  # (M, F), rows of length 1
             self.targets = tf.one_hot(labels, classes)  # (M, classes)
+            self.radii = tf.constant(radii, tf.float32)  # (M,)
 
         def call(self, x, training=False):
             features, scores = self.features_of(x, training=False)
             similarity = tf.matmul(_unit_rows(features), self.prototypes, transpose_b=True)  # (N, M)
-            nearest = tf.argmax(similarity, axis=1)
-            weight = tf.clip_by_value((tf.reduce_max(similarity, axis=1) - GATE_LOW) / (GATE_HIGH - GATE_LOW), 0, 1)
-            weight = weight[:, None]
+            past = similarity - self.radii  # how far inside each correction's radius
+            nearest = tf.argmax(past, axis=1)
+            weight = tf.clip_by_value(tf.reduce_max(past, axis=1) / GATE_WIDTH, 0, 1)[:, None]
             return (1.0 - weight) * scores + weight * tf.gather(self.targets, nearest)
 
     return NearestCorrection()
@@ -121,8 +131,41 @@ def adapt(recognizer: Recognizer, images, labels) -> Recognizer:
     features_of = feature_model(recognizer.model)
     features, scores = features_of(x, training=False)
     prototypes = _unit_rows(features).numpy()
-    model = _nearest_correction_model(features_of, prototypes, y, int(scores.shape[-1]))
+    radii = correction_radii(prototypes, y, *reference_digits(recognizer.model, features_of))
+    model = _nearest_correction_model(features_of, prototypes, y, radii, int(scores.shape[-1]))
     return Recognizer(model, recognizer.run_dir, recognizer.number_reader)
+
+
+def correction_radii(prototypes: np.ndarray, labels: np.ndarray, references: np.ndarray, ref_labels: np.ndarray):
+    """(M,) each correction's radius: ``GATE_LOW``, or the similarity of its nearest reference
+    digit of another class when that is closer (rows of length 1 in, cosine similarities out)."""
+    if not len(references):
+        return np.full(len(prototypes), GATE_LOW, np.float32)
+    similarity = prototypes @ references.T  # (M, R)
+    conflicting = np.where(ref_labels[None, :] != labels[:, None], similarity, -1.0)
+    return np.maximum(GATE_LOW, conflicting.max(axis=1)).astype(np.float32)
+
+
+def reference_digits(model, features_of) -> tuple[np.ndarray, np.ndarray]:
+    """Features (rows of length 1) and labels of ``REFERENCE_SIZE`` MNIST training digits, once
+    per model; empty when MNIST is not on this machine (it is never downloaded for this)."""
+    with _references_lock:  # visitors teaching at the same time compute it once
+        if model not in _references:
+            _references[model] = _mnist_references(features_of)
+        return _references[model]
+
+
+def _mnist_references(features_of) -> tuple[np.ndarray, np.ndarray]:
+    from recognizer.data import DataError, load_mnist
+
+    try:
+        (x_train, y_train), _ = load_mnist(download=False)
+    except (DataError, OSError):
+        return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
+    pick = np.random.default_rng(0).choice(len(x_train), size=min(REFERENCE_SIZE, len(x_train)), replace=False)
+    x = to_model_input(x_train[pick])
+    features = np.concatenate([features_of(x[i : i + 500], training=False)[0] for i in range(0, len(x), 500)])
+    return _unit_rows(features).numpy(), y_train[pick].astype(np.int64)
 
 
 def similarity_to_corrections(recognizer: Recognizer, images, corrections) -> np.ndarray:

@@ -135,3 +135,11 @@ def test_a_taught_recognizer_reads_numbers(shipped, misread_ones, taught):
 def test_bad_corrections_are_refused(shipped, images, labels):
     with pytest.raises(ValueError):
         shipped.adapt(images, labels)
+
+
+def test_a_correction_that_looks_like_everyones_digit_stays_with_that_drawing(shipped, mnist):
+    # An MNIST 1 taught as 7: its radius ends where MNIST training 1s begin, so other 1s stay 1s.
+    _, (x_test, y_test) = mnist
+    ones = x_test[y_test == 1]
+    mine = shipped.adapt(ones[:1], [7])
+    assert (mine.predict(ones[1:]) == 1).mean() >= (shipped.predict(ones[1:]) == 1).mean() - 0.002
