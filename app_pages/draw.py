@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from app_pages import teach
 from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready
 from recognizer.feedback import FeedbackStore
 from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
@@ -54,8 +55,9 @@ def corrections_saved() -> int:
     return _corrections_saved(str(folder), stamp)
 
 
-def correction_form(prediction, key: str) -> None:
-    """'Wrong? It is …': store the model's input with the right label for the next training."""
+def correction_form(prediction, key: str, rec=None) -> None:
+    """'Wrong? It is …': store the model's input with the right label for the next training, and
+    teach it to this visitor's recognizer at once (``app_pages.teach``) when ``rec`` is given."""
     with st.form(key=f"correct-{key}", border=False):
         cols = st.columns([2, 1])
         label = cols[0].selectbox("Wrong? It is …", list(range(10)), index=None, placeholder="the right digit")
@@ -64,8 +66,11 @@ def correction_form(prediction, key: str) -> None:
                 st.warning("Pick the digit it really is first.")
             else:
                 feedback_store().save(prediction.input, label=label, predicted=prediction.digit)
+                if rec is not None:
+                    teach.learn(rec, prediction.input, label)  # answers again with what it learnt
                 st.success(f"Saved: this is a {label}. Corrections feed the next training.")
     st.caption(f"{corrections_saved()} corrections saved")
+    teach.taught_control()
 
 
 def not_a_digit_message(rec, image: np.ndarray, prediction) -> str | None:
@@ -183,10 +188,12 @@ def digit_answer(image) -> None:
     note.empty()
     if blank or rec is None:
         return
-    prediction = rec.predict_drawing(image)
+    mine = teach.visitor_recognizer(rec)  # what this visitor taught, if anything
+    prediction = mine.predict_drawing(image)
     st.session_state[LAST_DRAWING_KEY] = prediction.input
-    show_answer(prediction, not_a_digit_message(rec, image, prediction))
-    correction_form(prediction, "digit")
+    show_answer(prediction, not_a_digit_message(mine, image, prediction))
+    teach.decided_note(rec, mine, image, prediction)
+    correction_form(prediction, "digit", rec)
 
 
 @st.fragment
@@ -203,7 +210,7 @@ def one_digit() -> None:
 @st.fragment
 def a_number() -> None:
     image = canvas(700, 240, "number-canvas")
-    rec = active_recognizer()
+    rec = teach.visitor_recognizer(active_recognizer())
     if rec is not None:
         show_number(image, rec.read_number(image) if image is not None else [], "number")
 

@@ -1,0 +1,83 @@
+"""Teach it your handwriting, in a real browser: a correction changes the next answer at once.
+
+A continental 1 (a long flag up to the top of the stem) that the shipped model reads as 7 is drawn
+with the mouse on the Draw page, corrected to 1, and drawn again smaller elsewhere on a cleared
+canvas: the page now answers 1, says a correction decided it, and shows "Taught: 1 example".
+Forget them brings the model's own answer back.
+
+Without Chromium (or Playwright) these tests skip, except under CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_e2e import CANVAS, _canvas_box, _prediction, _trace, _wait_for_metric, app_url, browser, page  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def _misread_continental_one(pen, rec):
+    """Strokes of a held-out continental 1 that ``rec`` surely reads as 7, drawn large or small,
+    and that ``rec`` taught that drawing reads as 1 when drawn again smaller elsewhere."""
+    from recognizer.pendigits import render_digit, writer_split
+    from recognizer.styles import styled
+
+    _, held = writer_split(pen)
+    rng = np.random.default_rng(0)
+    for i in held[pen.labels[held] == 1]:
+        strokes = styled(pen.strokes(int(i)), "1 long flag", rng)
+        first = rec.predict_drawing(render_digit(strokes, brush=18, height=0.65 * CANVAS))
+        if first.digit != 7 or first.confidence < 0.9:
+            continue
+        again = render_digit(strokes, brush=18, height=0.45 * CANVAS, center=(160, 150))
+        if (
+            rec.predict_drawing(again).digit == 7
+            and rec.adapt(first.input[None], [1]).predict_drawing(again).digit == 1
+        ):
+            return strokes
+    raise AssertionError("no held-out continental 1 that the model reads as 7")
+
+
+def _draw_at(tab, strokes: list[np.ndarray], height: float, centre: tuple[float, float]) -> None:
+    """Draw screen-coordinate strokes ``height`` canvas pixels high, their box centred at ``centre``."""
+    box = _canvas_box(tab)
+    pts = np.concatenate(strokes)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    scale = height / (hi - lo)[1]
+    offset = np.array(centre) - (lo + hi) / 2 * scale
+    _trace(tab, [stroke * scale + offset for stroke in strokes], box)
+    tab.wait_for_timeout(1500)  # each stroke sends its own update: let the last one arrive
+
+
+def _save_correction(tab, digit: str) -> None:
+    tab.get_by_test_id("stSelectbox").filter(has_text="Wrong? It is").click()
+    tab.get_by_role("option", name=digit, exact=True).click()
+    tab.get_by_role("button", name="Save correction").click()
+
+
+def test_a_correction_changes_the_next_similar_drawing(page, app_url, pen, tmp_path):  # noqa: F811
+    from recognizer import load_recognizer
+
+    strokes = _misread_continental_one(pen, load_recognizer())
+    page.goto(app_url)
+    page.get_by_text("Draw a digit on the canvas").wait_for()
+    _draw_at(page, strokes, 0.65 * CANVAS, (CANVAS / 2, CANVAS / 2))
+    try:
+        _wait_for_metric(page, "Prediction", "7")
+        _save_correction(page, "1")
+        page.get_by_text("Taught: 1 example", exact=False).wait_for()
+        _wait_for_metric(page, "Prediction", "1")  # the same drawing, answered again at once
+        page.get_by_role("button", name="Clear", exact=True).click()
+        page.get_by_text("Draw a digit on the canvas").wait_for()
+        _draw_at(page, strokes, 0.45 * CANVAS, (160, 150))
+        _wait_for_metric(page, "Prediction", "1")
+        page.get_by_text("Your corrections decided this").wait_for()
+        assert page.get_by_text("Taught: 1 example ·").is_visible()
+        page.get_by_role("button", name="Forget them").click()
+        _wait_for_metric(page, "Prediction", "7")
+        assert page.get_by_text("Taught:").count() == 0
+    except Exception as exc:
+        page.screenshot(path=str(tmp_path / "teach.png"), full_page=True)
+        shown = _prediction(page) if page.get_by_test_id("stMetric").count() else None
+        raise AssertionError(f"{exc}\nthe page shows {shown!r} (screenshot {tmp_path / 'teach.png'})") from exc
