@@ -204,38 +204,82 @@ def blended(scores: np.ndarray, posterior: np.ndarray) -> np.ndarray:
     return np.append(digits * (1.0 - scores[BLANK]), scores[BLANK]).astype(np.float32)
 
 
+MIDDLE_PULL = 0.3  # how strongly a cut between two digits is drawn to the middle between them
+
+
 def cut_columns(ink: np.ndarray, reading: Reading, origin: tuple[int, int, float]) -> list[int]:
-    """Source columns between the reader's neighbouring digits: the least ink between their bands."""
+    """Source columns between the reader's neighbouring digits.
+
+    Between two digits' bands (each near its digit's middle), the cut goes where the ink is
+    thinnest, pulled towards the middle: a thin column inside a digit (the hole of a 0) is not
+    the gap between two digits.
+    """
     mask = ink > INK_LEVEL
-    profile = mask.sum(axis=0)
+    profile = mask.sum(axis=0) / max(1, int(mask.any(axis=1).sum()))
     cuts = []
     for (_, end), (start, _) in zip(reading.bands, reading.bands[1:], strict=False):
         lo = int(np.clip(round(source_x(end, origin)), 0, ink.shape[1] - 1))
         hi = int(np.clip(round(source_x(start, origin)), lo + 1, ink.shape[1]))
-        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+        offset = (np.arange(lo, hi) - (lo + hi - 1) / 2) / max(1.0, (hi - lo) / 2)
+        cuts.append(lo + int(np.argmin(profile[lo:hi] + MIDDLE_PULL * offset**2)))
     return cuts
 
 
-def reconcile(ink: np.ndarray, pieces: list, found, classify) -> list:
+def ctc_log_likelihood(posteriors: np.ndarray, digits: list[int]) -> float:
+    """log P(``digits`` | strip) under the strip reader: CTC's forward algorithm over its bands."""
+    steps = len(posteriors)
+    path = [BLANK]
+    for d in digits:
+        path += [d, BLANK]
+    logp = np.log(np.maximum(posteriors[:, path], 1e-30))
+    alpha = np.full(len(path), -np.inf)
+    alpha[0] = logp[0, 0]
+    if len(path) > 1:
+        alpha[1] = logp[0, 1]
+    # A label may be skipped over a blank, unless the blank separates two equal digits.
+    skip = np.array([k >= 2 and path[k] != BLANK and path[k] != path[k - 2] for k in range(len(path))])
+    for t in range(1, steps):
+        stay, step = alpha, np.concatenate([[-np.inf], alpha[:-1]])
+        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], alpha[:-2]]), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + logp[t]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if len(path) > 1 else alpha[-1])
+
+
+def _joint_score(pieces: list[Piece], digits: list[int], reading: Reading) -> float:
+    """How well both readers like ``pieces`` read as ``digits``: the classifier's log probability
+    of each piece's digit plus the strip reader's log probability of the digit string."""
+    own = sum(float(np.log(max(float(p.scores[d]), 1e-9))) for p, d in zip(pieces, digits, strict=True))
+    return own + ctc_log_likelihood(reading.posteriors, digits)
+
+
+def reconcile(ink: np.ndarray, pieces: list[Piece], found, classify) -> list[Piece]:
     """One reading from the segmenting reader's ``pieces`` and the strip reader's ``found``.
 
-    They agree: the pieces. Same count: the pieces with both readers' digit probabilities
-    multiplied. The counts differ: the strip reader, which reads touching digits without cutting
-    first, knows the count better; the ink is cut between its digits and each piece is read by both.
+    They agree: the pieces. Otherwise there are up to three candidates: the pieces read by the
+    classifier, the pieces read by both readers (digit probabilities multiplied), and the ink cut
+    between the strip reader's digits, read by both. The candidate both readers find likeliest
+    (``_joint_score``, on the classifier's own scores) wins.
     """
     if found is None or not found[0].digits:
         return pieces
     reading, origin = found
-    if [int(np.argmax(p.scores[:BLANK])) for p in pieces] == reading.digits:
+    own = [int(np.argmax(p.scores[:BLANK])) for p in pieces]
+    if own == reading.digits:
         return pieces
+    candidates = [(pieces, own, pieces)]  # (pieces as classified, digits, pieces as answered)
     if len(pieces) == len(reading.digits):
-        return [Piece(p.image, p.box, blended(p.scores, digit_posterior(reading, k))) for k, p in enumerate(pieces)]
+        candidates.append(_both_read(pieces, reading))
     cut = _cut_pieces(ink, cut_columns(ink, reading, origin))
-    if len(cut) != len(reading.digits):
-        return pieces
-    scores = classify(np.stack([image for image, _ in cut]))
-    posteriors = [digit_posterior(reading, k) for k in range(len(cut))]
-    return [Piece(image, box, blended(s, p)) for (image, box), s, p in zip(cut, scores, posteriors, strict=True)]
+    if len(cut) == len(reading.digits):
+        scores = classify(np.stack([image for image, _ in cut]))
+        candidates.append(_both_read([Piece(i, b, s) for (i, b), s in zip(cut, scores, strict=True)], reading))
+    return max(candidates, key=lambda c: _joint_score(c[0], c[1], reading))[2]
+
+
+def _both_read(pieces: list[Piece], reading: Reading) -> tuple[list[Piece], list[int], list[Piece]]:
+    """``pieces`` with both readers' digit probabilities multiplied, as a ``reconcile`` candidate."""
+    answered = [Piece(p.image, p.box, blended(p.scores, digit_posterior(reading, k))) for k, p in enumerate(pieces)]
+    return pieces, [int(np.argmax(p.scores[:BLANK])) for p in answered], answered
 
 
 def _cut_pieces(ink: np.ndarray, columns: list[int]) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:

@@ -16,6 +16,7 @@ from recognizer.sequence import (
     Reading,
     blended,
     build_sequence_model,
+    ctc_log_likelihood,
     ctc_loss,
     cut_columns,
     greedy_read,
@@ -101,9 +102,13 @@ def test_reconcile_keeps_agreeing_pieces_and_blends_when_only_the_digits_differ(
     ink = _bars([100, 400])
     found = (_reading([1, 4], [(2, 2), (20, 20)], 30), strip_from_ink(ink)[1])
     pieces = [_piece(1, 100), _piece(7, 400)]
-    assert reconcile(ink, [_piece(1, 100), _piece(4, 400)], found, None)[1].scores[4] == pytest.approx(0.9)
+
+    def classify(images):  # the straight cuts read as nothing in particular
+        return np.full((len(images), 11), 1 / 11, np.float32)
+
+    assert reconcile(ink, [_piece(1, 100), _piece(4, 400)], found, classify)[1].scores[4] == pytest.approx(0.9)
     # The strip reader is sure of 4, the classifier less sure of 7: both readings count.
-    mixed = reconcile(ink, pieces, found, None)
+    mixed = reconcile(ink, pieces, found, classify)
     assert [int(p.scores[:BLANK].argmax()) for p in mixed] == [1, 4]
     assert [p.box for p in mixed] == [p.box for p in pieces]
 
@@ -175,3 +180,22 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
     assert _script().main(["--epochs", "0", "--out", str(tmp_path / "r")]) == 2
     assert "epochs must be 1-100" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_ctc_log_likelihood_sums_every_path_that_spells_the_digits():
+    import itertools
+
+    posteriors = np.random.default_rng(0).dirichlet(np.full(BLANK + 1, 0.5), size=4)
+
+    def spelled(path):
+        out, previous = [], None
+        for k in path:
+            if k != BLANK and k != previous:
+                out.append(k)
+            previous = k
+        return out
+
+    for digits in ([3], [3, 3], [1, 2]):
+        paths = [p for p in itertools.product(range(BLANK + 1), repeat=4) if spelled(p) == digits]
+        brute = np.log(sum(np.prod([posteriors[t, k] for t, k in enumerate(p)]) for p in paths))
+        assert ctc_log_likelihood(posteriors, digits) == pytest.approx(brute)
