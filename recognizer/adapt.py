@@ -12,10 +12,11 @@ digit; inside no radius the corrections play no part.
 
 Nothing is trained and no weight is copied: the adapted model calls the original model's layers and
 adds the nearest-correction term, so the shared recognizer stays as it was and adapting takes the
-time of one forward pass over the corrections. Fine-tuning the last layer (with replay of MNIST
-and pen-digit features, with or without a pull towards the original weights) was measured too and
-changed other digits' answers (worst writer: MNIST test -0.4 to -7 points); see the README section
-"Teach it your handwriting" and ``scripts/evaluate_adapt.py``.
+time of one forward pass over the corrections (plus, once per model, 2,000 reference digits:
+``prepare``). Fine-tuning the last layer (with replay of MNIST and pen-digit features, with or
+without a pull towards the original weights) was measured too and changed other digits' answers
+(the worst-hit visitor's MNIST test accuracy fell 0.4 to 7 points); see the README section "Teach
+it your handwriting" and ``scripts/evaluate_adapt.py``.
 
     >>> import numpy as np
     >>> from recognizer import load_recognizer
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 GATE_LOW = 0.88  # the smallest radius: a correction starts to count here
 GATE_WIDTH = 0.05  # from its radius to radius + this, a correction goes from no say to deciding alone
 MAX_CORRECTIONS = 1000  # far more than a visitor makes; bounds the work of one answer
-REFERENCE_SIZE = 3000  # MNIST training digits that bound each correction's radius
+REFERENCE_SIZE = 2000  # MNIST training digits that bound each correction's radius (about 1 s)
 _references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (features, labels)
 _references_lock = threading.Lock()
 
@@ -162,10 +163,25 @@ def _mnist_references(features_of) -> tuple[np.ndarray, np.ndarray]:
         (x_train, y_train), _ = load_mnist(download=False)
     except (DataError, OSError):
         return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
+    import tensorflow as tf
+
     pick = np.random.default_rng(0).choice(len(x_train), size=min(REFERENCE_SIZE, len(x_train)), replace=False)
     x = to_model_input(x_train[pick])
-    features = np.concatenate([features_of(x[i : i + 500], training=False)[0] for i in range(0, len(x), 500)])
-    return _unit_rows(features).numpy(), y_train[pick].astype(np.int64)
+    # A traced function: called eagerly, Keras takes twice as long for these batches.
+    features = tf.function(lambda batch: _unit_rows(features_of(batch, training=False)[0]), reduce_retracing=True)
+    return np.concatenate([features(x[i : i + 500]).numpy() for i in range(0, len(x), 500)]), y_train[pick].astype(
+        np.int64
+    )
+
+
+def prepare(recognizer: Recognizer) -> None:
+    """Compute what every ``adapt`` of ``recognizer`` shares (the reference digits) ahead of time,
+    so a visitor's first correction does not wait for it. Optional; safe from any thread."""
+    try:
+        features_of = feature_model(recognizer.model)
+    except ValueError:  # a model that cannot adapt
+        return
+    reference_digits(recognizer.model, features_of)
 
 
 def similarity_to_corrections(recognizer: Recognizer, images, corrections) -> np.ndarray:
