@@ -23,7 +23,7 @@ from recognizer.negatives import NOT_DIGIT
 from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
 from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.segment import read_digits
-from recognizer.sequence import load_shipped_reader, reconcile
+from recognizer.sequence import cut_reading, load_shipped_reader, reconcile, settled
 from recognizer.storage import read_json_or
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
@@ -158,16 +158,25 @@ class Recognizer:
         return self._read_ink(ink_from_photo(image))
 
     def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
-        pieces = read_digits(ink, self.predict_scores)
+        pieces = self._pieces(ink)
         if not pieces:
             return []
-        if self.number_reader is not None:
-            pieces = reconcile(ink, pieces, self.number_reader.read(ink), self.predict_scores)
         proba, is_digit = split_not_digit(np.stack([p.scores for p in pieces]))
         return [
             Prediction(int(pr.argmax()), float(pr.max()), pr, piece.image, piece.box, float(d))
             for piece, pr, d in zip(pieces, proba, is_digit, strict=True)
         ]
+
+    def _pieces(self, ink: np.ndarray) -> list:
+        """The digits of a number: the strip reader's cut when the classifier surely agrees with
+        it (most numbers, a few ms), else the segmenting search weighed with the strip reader."""
+        if self.number_reader is None:
+            return read_digits(ink, self.predict_scores)
+        found = self.number_reader.read(ink)
+        cut = cut_reading(ink, found, self.predict_scores)
+        if settled(cut, found):
+            return cut
+        return reconcile(read_digits(ink, self.predict_scores), found, cut)
 
     def _predict_prepared(self, prepared: list) -> list[Prediction | None]:
         ready = [p for p in prepared if p is not None]

@@ -252,27 +252,48 @@ def _joint_score(pieces: list[Piece], digits: list[int], reading: Reading) -> fl
     return own + ctc_log_likelihood(reading.posteriors, digits)
 
 
-def reconcile(ink: np.ndarray, pieces: list[Piece], found, classify) -> list[Piece]:
-    """One reading from the segmenting reader's ``pieces`` and the strip reader's ``found``.
+SURE = 0.9  # a cut piece read as the strip reader's digit with this probability settles it
+
+
+def cut_reading(ink: np.ndarray, found, classify) -> list[Piece] | None:
+    """The ink cut between the strip reader's digits, each piece with the classifier's scores.
+
+    None when there is no reading or the cuts do not give one piece per digit.
+    """
+    if found is None or not found[0].digits:
+        return None
+    reading, origin = found
+    cut = _cut_pieces(ink, cut_columns(ink, reading, origin))
+    if len(cut) != len(reading.digits):
+        return None
+    scores = classify(np.stack([image for image, _ in cut]))
+    return [Piece(image, box, s) for (image, box), s in zip(cut, scores, strict=True)]
+
+
+def settled(cut: list[Piece] | None, found) -> bool:
+    """Both readers surely read the same digits in the same pieces: no further search needed."""
+    return cut is not None and all(float(p.scores[d]) >= SURE for p, d in zip(cut, found[0].digits, strict=True))
+
+
+def reconcile(pieces: list[Piece], found, cut: list[Piece] | None) -> list[Piece]:
+    """One reading from the segmenting reader's ``pieces``, the strip reader's ``found`` and ``cut``.
 
     They agree: the pieces. Otherwise there are up to three candidates: the pieces read by the
     classifier, the pieces read by both readers (digit probabilities multiplied), and the ink cut
-    between the strip reader's digits, read by both. The candidate both readers find likeliest
-    (``_joint_score``, on the classifier's own scores) wins.
+    between the strip reader's digits (``cut_reading``), read by both. The candidate both readers
+    find likeliest (``_joint_score``, on the classifier's own scores) wins.
     """
     if found is None or not found[0].digits:
         return pieces
-    reading, origin = found
+    reading = found[0]
     own = [int(np.argmax(p.scores[:BLANK])) for p in pieces]
     if own == reading.digits:
         return pieces
     candidates = [(pieces, own, pieces)]  # (pieces as classified, digits, pieces as answered)
     if len(pieces) == len(reading.digits):
         candidates.append(_both_read(pieces, reading))
-    cut = _cut_pieces(ink, cut_columns(ink, reading, origin))
-    if len(cut) == len(reading.digits):
-        scores = classify(np.stack([image for image, _ in cut]))
-        candidates.append(_both_read([Piece(i, b, s) for (i, b), s in zip(cut, scores, strict=True)], reading))
+    if cut is not None:
+        candidates.append(_both_read(cut, reading))
     return max(candidates, key=lambda c: _joint_score(c[0], c[1], reading))[2]
 
 

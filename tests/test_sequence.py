@@ -19,8 +19,10 @@ from recognizer.sequence import (
     ctc_log_likelihood,
     ctc_loss,
     cut_columns,
+    cut_reading,
     greedy_read,
     reconcile,
+    settled,
     source_x,
     strip_from_ink,
 )
@@ -102,13 +104,9 @@ def test_reconcile_keeps_agreeing_pieces_and_blends_when_only_the_digits_differ(
     ink = _bars([100, 400])
     found = (_reading([1, 4], [(2, 2), (20, 20)], 30), strip_from_ink(ink)[1])
     pieces = [_piece(1, 100), _piece(7, 400)]
-
-    def classify(images):  # the straight cuts read as nothing in particular
-        return np.full((len(images), 11), 1 / 11, np.float32)
-
-    assert reconcile(ink, [_piece(1, 100), _piece(4, 400)], found, classify)[1].scores[4] == pytest.approx(0.9)
+    assert reconcile([_piece(1, 100), _piece(4, 400)], found, None)[1].scores[4] == pytest.approx(0.9)
     # The strip reader is sure of 4, the classifier less sure of 7: both readings count.
-    mixed = reconcile(ink, pieces, found, classify)
+    mixed = reconcile(pieces, found, None)
     assert [int(p.scores[:BLANK].argmax()) for p in mixed] == [1, 4]
     assert [p.box for p in mixed] == [p.box for p in pieces]
 
@@ -121,11 +119,13 @@ def test_reconcile_cuts_where_the_strip_reader_sees_more_digits():
     columns = cut_columns(ink, found[0], origin)
     assert len(columns) == 1 and 112 <= columns[0] <= 160
 
-    def classify(images):
-        return np.stack([_piece(1, 0).scores] * len(images))
+    def classify(images):  # each piece surely a 1
+        return np.stack([np.eye(11, dtype=np.float32)[1] * 0.95 + 0.005] * len(images))
 
+    cut = cut_reading(ink, found, classify)
+    assert settled(cut, found)
     merged = [Piece(np.zeros((28, 28), np.float32), (100, 40, 72, 120), _piece(4, 0).scores)]
-    pieces = reconcile(ink, merged, found, classify)
+    pieces = reconcile(merged, found, cut)
     assert [int(p.scores[:BLANK].argmax()) for p in pieces] == [1, 1]
     assert pieces[0].box[0] == 100 and pieces[1].box[0] == 160
 
