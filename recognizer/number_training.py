@@ -229,6 +229,7 @@ def train_number_reader(config: NumberReaderConfig, out_dir: Path, made_by: str 
     from recognizer.data import load_mnist
     from recognizer.models import inference_copy
     from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
+    from recognizer.runs import NUMBER_READER_KIND
     from recognizer.sequence import StripReader
     from recognizer.storage import write_json_atomic
 
@@ -244,6 +245,7 @@ def train_number_reader(config: NumberReaderConfig, out_dir: Path, made_by: str 
     model, history = train_sequence_model(train, val, config.epochs, config.learning_rate, callbacks)
     model = inference_copy(model)
     metrics = {
+        "kind": NUMBER_READER_KIND,
         "held_out_exact": reader_report(StripReader(model), pen.subset(held_idx), config.held_out_numbers),
         "train_seconds": round(time.perf_counter() - started, 1),
         "train_numbers": len(train[0]),

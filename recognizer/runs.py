@@ -22,6 +22,7 @@ from recognizer import paths
 from recognizer.storage import read_json, read_json_or, write_json_atomic
 
 ACTIVE_FILE = "active.json"
+NUMBER_READER_KIND = "number_reader"  # metrics.json "kind" of a strip reader (recognizer.sequence)
 MODEL_FILE = "model.keras"
 PARTIAL_SUFFIX = ".partial"  # a run being assembled: ".<name>.partial", renamed to "<name>" when complete
 DELETING_PREFIX = ".deleting-"  # a run being deleted: renamed first, then removed
@@ -106,6 +107,8 @@ def _number(value) -> float | None:
 def _run_row(run_dir: Path, active: Path | None) -> dict | None:
     metrics = read_json_or(run_dir / "metrics.json")
     if not isinstance(metrics, dict):  # missing, damaged, or not an object: not a run to list
+        return None
+    if metrics.get("kind") == NUMBER_READER_KIND:  # the strip reader is no digit classifier to activate
         return None
     epochs, parameters, size = (_number(metrics.get(k)) for k in ("epochs_run", "parameter_count", "model_file_bytes"))
     return {

@@ -46,6 +46,13 @@ def test_list_shows_shipped_and_user_runs_with_the_active_marked(two_runs):
     assert rows["run-a"]["architecture"] == "lenet5" and rows["run-a"]["parameters"] == 61_706
 
 
+def test_the_shipped_strip_reader_is_no_run_to_list_or_activate(two_runs):
+    from recognizer.sequence import SHIPPED_READER
+
+    assert (paths.shipped_models_dir() / SHIPPED_READER / "model.keras").is_file()
+    assert SHIPPED_READER not in {r["name"] for r in list_runs(two_runs[0])}
+
+
 def test_delete_refuses_active_and_shipped_and_removes_others(two_runs):
     runs, first, second = two_runs
     set_active(first)
