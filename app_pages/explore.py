@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached
+from app_pages.explore_reader import reader_view
 from app_pages.explore_run import NO_MNIST, SALIENCY_INDEX_KEY, SECTION_KEY, activate, flash, pick_run, run_view
 from app_pages.shared import LAST_DRAWING_KEY, enlarged, recognizer_at, tiles
 from recognizer import analysis, paths
@@ -35,7 +36,7 @@ from recognizer.preprocess import to_unit
 from recognizer.runs import ModelNotFoundError, list_runs
 from recognizer.train import TrainConfig
 
-SECTIONS = ["Run", "Saliency", "Compare", "Data"]
+SECTIONS = ["Run", "Saliency", "Compare", "Number reader", "Data"]
 
 ss = st.session_state
 
@@ -250,6 +251,8 @@ ss.setdefault(SECTION_KEY, "Run")
 section = st.segmented_control("Section", SECTIONS, key=SECTION_KEY, label_visibility="collapsed") or "Run"
 if section == "Data":
     data_view()
+elif section == "Number reader":
+    reader_view()
 elif not RUNS:
     st.info("No trained runs yet: train one on the Train page.")
 elif section == "Run":

@@ -313,3 +313,20 @@ def _cut_pieces(ink: np.ndarray, columns: list[int]) -> list[tuple[np.ndarray, t
             x, y, w, h = prepared[1]
             out.append((prepared[0], (left + x, y, w, h)))
     return out
+
+
+def shipped_reader_facts() -> dict | None:
+    """What the shipped strip reader's folder says of it: metrics, config and history (None: absent)."""
+    from recognizer.paths import shipped_models_dir
+    from recognizer.storage import read_json_or
+
+    folder = shipped_models_dir() / SHIPPED_READER
+    metrics = read_json_or(folder / "metrics.json", None)
+    if not isinstance(metrics, dict):
+        return None
+    return {
+        "name": SHIPPED_READER,
+        "metrics": metrics,
+        "config": read_json_or(folder / "config.json", {}),
+        "history": read_json_or(folder / "history.json", {}),
+    }

@@ -204,3 +204,13 @@ def test_the_run_view_says_what_the_model_flags_as_not_a_digit(mnist):
     assert f"{shipped['letters_flagged']:.1%} of clearly-not-digit letters" in texts(at)
     at.selectbox(key="explore_run").set_value(OTHER_RUN).run()
     assert "no “not a digit” class" in texts(at)
+
+
+def test_number_reader_section_shows_how_the_shipped_strip_reader_was_made_and_scores():
+    at = open_explore_page()
+    at.segmented_control(key="explore_section").set_value("Number reader").run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["alone, touching, 4 digits"].endswith("%")
+    assert "scripts/train_number_reader.py" in texts(at)
+    assert "scatter" in set().union(*trace_types(at))
