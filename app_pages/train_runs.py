@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages.shared import duration_text
 from app_pages.train_admin import activate, admin_ok, delete
 from recognizer.runs import list_runs
+from recognizer.sequence import shipped_reader_facts
 from recognizer.units import megabytes
 
 PICK_KEY = "train_pick"
@@ -100,3 +101,14 @@ def run_history(job_running: bool) -> None:
         st.caption(f"{name} cannot be deleted: {why_not}.")
     if job_running:
         st.caption("The running job's run appears here when it ends.")
+    reader_note()
+
+
+def reader_note() -> None:
+    """The number reader is trained apart (its training numbers take a terminal's patience)."""
+    facts = shipped_reader_facts()
+    if facts is not None:
+        st.caption(
+            f"Numbers are also read by the strip reader **{facts['name']}** (see Explore → Number reader); "
+            "retrain it from a terminal: `python scripts/train_number_reader.py --out DIR`."
+        )

@@ -63,6 +63,8 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     assert bool(shipped["Active"]) and bool(shipped["Shipped"])
     assert shipped["Test accuracy"] > 99
     assert any("No training job has run yet" in c.value for c in at.caption)
+    assert "number-reader-v1" not in set(table["Run"])  # no classifier: named apart, with how to retrain it
+    assert any("number-reader-v1" in c.value and "train_number_reader.py" in c.value for c in at.caption)
 
 
 def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
