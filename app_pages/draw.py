@@ -16,6 +16,7 @@ from app_pages import teach
 from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready
 from recognizer.feedback import FeedbackStore
 from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
+from recognizer.timing_log import timed
 from recognizer.units import MB, megabytes
 
 CONFIDENCE_THRESHOLD = 0.7  # below this the page says it is not sure
@@ -200,11 +201,13 @@ def digit_answer(image) -> None:
 def one_digit() -> None:
     # Wide enough for the 280 px canvas on a 1280 px laptop screen with the sidebar; on a phone
     # the columns stack and the answer comes right under the canvas.
-    draw_col, answer_col = st.columns([2, 3], gap="medium")
-    with draw_col:
-        image = canvas(280, 280, "digit-canvas")
-    with answer_col:
-        digit_answer(image)
+    with timed("one digit") as record:  # logged only when DIGITS_TIMING_LOG is set (load tests)
+        draw_col, answer_col = st.columns([2, 3], gap="medium")
+        with draw_col:
+            image = canvas(280, 280, "digit-canvas")
+        record["ink"] = bool(image is not None and image[..., 3].any())  # an answer, not a blank rerun
+        with answer_col:
+            digit_answer(image)
 
 
 @st.fragment
