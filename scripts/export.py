@@ -11,6 +11,7 @@ The conversion code is ``recognizer.export``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out = args.out or paths.user_data_dir() / "exports" / rec.name
     n = args.test_images
-    rows = export_all(rec.model, out, x_train[: args.calibration], x_test[:n], y_test[:n], args.latency_calls)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras prints while it converts; stdout is the table
+        rows = export_all(rec.model, out, x_train[: args.calibration], x_test[:n], y_test[:n], args.latency_calls)
     print(f"{rec.name}: {min(n, len(x_test))} MNIST test images, files in {out}\n")
     print(markdown_table(rows))
     if args.json:

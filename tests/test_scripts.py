@@ -107,7 +107,7 @@ def test_predict_cli_explains_a_bad_csv(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("script", ["train", "evaluate", "predict", "benchmark", "compare"])
+@pytest.mark.parametrize("script", ["train", "evaluate", "predict", "benchmark", "compare", "export"])
 def test_scripts_have_help(script, capsys):
     with pytest.raises(SystemExit) as exit_info:
         load_script(script).main(["--help"])
@@ -143,3 +143,56 @@ def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, caps
 def test_compare_cli_explains_a_missing_run(tmp_path, capsys):
     assert load_script("compare").main([str(tmp_path / "nope"), "--latency-calls", "5"]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_export_cli_writes_every_format_and_its_table(tiny_run, tmp_path, capsys):
+    out = tmp_path / "exported"
+    args = ["--model", str(tiny_run), "--out", str(out), "--json", str(tmp_path / "e.json")]
+    args += ["--test-images", "200", "--calibration", "50", "--latency-calls", "5"]
+    assert load_script("export").main(args) == 0
+    printed = capsys.readouterr().out
+    rows = json.loads((tmp_path / "e.json").read_text())["formats"]
+    assert [r["format"] for r in rows] == ["SavedModel (TF Serving)", "TFLite float32", "TFLite float16", "TFLite int8"]
+    assert all(f"| {r['format']} |" in printed for r in rows)
+    assert (out / "saved_model" / "saved_model.pb").is_file() and (out / "model_int8.tflite").is_file()
+    assert abs(rows[1]["accuracy_delta"]) < 0.01  # float32 TFLite answers as Keras does
+
+
+def _at(figures: dict, path: str):
+    for key in path.split("."):
+        figures = figures[key]
+    return figures
+
+
+BENCHMARK_FIGURES = {
+    "library": ["predict_drawing.p50_ms", "predict_drawing.p95_ms", "predict_drawing_280.p50_ms"]
+    + ["read_number_700.p50_ms", "predict_proba_batch.images_per_second"],
+    "browser": [
+        f"pen_to_answer.{when}.{page}.{kind}.{stat}"
+        for when in ("idle", "while_training")
+        for page in ("app", "bare")
+        for kind in ("single", "multi")
+        for stat in ("median_ms", "p95_ms")
+    ]
+    + ["pen_to_answer.idle.ratio.single", "pen_to_answer.while_training.ratio.multi"]
+    + ["cold_start.app.canvas_interactive_s", "cold_start.app.first_answer_s", "cold_start.bare.canvas_interactive_s"]
+    + ["server_memory.app_peak_mb", "server_memory.bare_peak_mb"],
+    "training": [f"training_speed.{r}.{k}" for r in ("fastest_preset", "keras_io") for k in ("seconds", "reached")]
+    + ["training_speed.ratio"],
+}
+
+
+def test_benchmark_quick_run_gives_every_figure_or_says_why_not(tmp_path, capsys):
+    """A smoke run of every part (no timing is checked: speed is the benchmark's to report)."""
+    module = load_script("benchmark")
+    assert module.main(["--quick", "--out", str(tmp_path / "b.json")]) == 0
+    figures = json.loads((tmp_path / "b.json").read_text())
+    assert json.loads(capsys.readouterr().out) == figures
+    assert figures["quick"] is True
+    for part, paths in BENCHMARK_FIGURES.items():
+        if part in figures["skipped"]:
+            assert figures["skipped"][part], part  # a reason, not just a gap
+            continue
+        for path in paths:
+            _at(figures, path)  # KeyError names a missing figure
+    assert set(figures["targets"]) == set(module.TARGETS)
