@@ -123,9 +123,9 @@ def _file_stamp(path: Path) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _active_dir(user_pointer: float, shipped_pointer: float) -> Path:
-    # Keyed by the two pointer files' mtimes: an activation is seen at the next rerun, and a
-    # rerun costs two stat calls instead of reading and checking JSON files.
+def _active_dir(user_pointer: str, user_stamp: float, shipped_stamp: float) -> Path:
+    # Keyed by the pointer files (the user's depends on DIGITS_HOME) and their mtimes: an
+    # activation is seen at the next rerun, which costs two stat calls instead of reading JSON.
     return active_model_dir()
 
 
@@ -133,8 +133,8 @@ def _active_loading() -> ModelLoading:
     """The loading of the active model (started by the first call); ModelNotFoundError if none."""
     from recognizer import paths
 
-    pointers = (paths.user_data_dir() / ACTIVE_FILE, paths.shipped_models_dir() / ACTIVE_FILE)
-    model_dir = _active_dir(*(_file_stamp(p) for p in pointers))
+    user, shipped = paths.user_data_dir() / ACTIVE_FILE, paths.shipped_models_dir() / ACTIVE_FILE
+    model_dir = _active_dir(str(user), _file_stamp(user), _file_stamp(shipped))
     return _loading(str(model_dir), _stamp(model_dir))
 
 
