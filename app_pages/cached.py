@@ -15,8 +15,8 @@ import streamlit as st
 from app_pages.shared import recognizer_at
 from recognizer import analysis
 from recognizer.data import DataError, find_mnist_dir, load_mnist, summary
-from recognizer.jsonfiles import read_json_or
 from recognizer.runs import MODEL_FILE, ModelNotFoundError
+from recognizer.storage import read_json_or
 
 AUGMENTATION_EXAMPLES = 200  # training images the augmentation preview can pick from
 

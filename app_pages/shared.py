@@ -19,16 +19,6 @@ if TYPE_CHECKING:
     from recognizer import Recognizer
 
 
-def __getattr__(name: str):
-    # app_pages/train.py imports learning_curves_figure from here; Plotly is imported only then,
-    # not on the Draw page's first run.
-    if name == "learning_curves_figure":
-        from recognizer.figures import learning_curves_figure
-
-        return learning_curves_figure
-    raise AttributeError(name)
-
-
 LOADING_SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
 
 # Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
