@@ -10,82 +10,38 @@ Without Chromium (or Playwright) these tests skip, except under CI (CI=true), wh
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from recognizer import pen_timing
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CANVAS = 280
 
 pytestmark = pytest.mark.browser
 
 
-def _missing_browser() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -r requirements-dev.txt)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """A running `streamlit run app.py` on a free port with its own user data dir."""
-    reason = _missing_browser()
+    reason = pen_timing.missing_browser()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"browser tests must run in CI: {reason}")
         pytest.skip(reason)
-    port = _free_port()
     home = tmp_path_factory.mktemp("e2e-home")
-    log = open(home / "server.log", "w+")  # noqa: SIM115 (closed in teardown)
-    env = {**os.environ, "DIGITS_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    command += ["--browser.gatherUsageStats", "false"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server = pen_timing.start_server(ROOT / "app.py", home / "server.log", env={"DIGITS_HOME": str(home)})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
         try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            pen_timing.wait_until_healthy(server)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield server.url
+    finally:
+        pen_timing.stop_server(server)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +49,7 @@ def browser(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = pen_timing.launch_browser(p)
         yield chromium
         chromium.close()
 
