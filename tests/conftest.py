@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +86,44 @@ def pen_letters():
     from recognizer.pendigits import default_pen_letters_path, load_pen_letters
 
     return load_pen_letters(_data_file(default_pen_letters_path(), "pen-letters", "DIGITS_PEN_LETTERS"))
+
+
+# --- Browser tests: one app server and one Chromium per test module -------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """A running `streamlit run app.py` on a free port with its own user data dir.
+
+    Without Chromium (or Playwright) browser tests skip, except under CI, where they fail.
+    """
+    from recognizer import pen_timing
+
+    reason = pen_timing.missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    home = tmp_path_factory.mktemp("browser-home")
+    root = Path(__file__).resolve().parent.parent
+    server = pen_timing.start_server(root / "app.py", home / "server.log", env={"DIGITS_HOME": str(home)})
+    try:
+        try:
+            pen_timing.wait_until_healthy(server)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield server.url
+    finally:
+        pen_timing.stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    from recognizer import pen_timing
+
+    with sync_playwright() as p:
+        chromium = pen_timing.launch_browser(p)
+        yield chromium
+        chromium.close()

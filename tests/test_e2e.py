@@ -9,49 +9,16 @@ Without Chromium (or Playwright) these tests skip, except under CI (CI=true), wh
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from recognizer import pen_timing
 
-ROOT = Path(__file__).resolve().parent.parent
 CANVAS = 280
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """A running `streamlit run app.py` on a free port with its own user data dir."""
-    reason = pen_timing.missing_browser()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("e2e-home")
-    server = pen_timing.start_server(ROOT / "app.py", home / "server.log", env={"DIGITS_HOME": str(home)})
-    try:
-        try:
-            pen_timing.wait_until_healthy(server)
-        except RuntimeError as exc:
-            pytest.fail(str(exc))
-        yield server.url
-    finally:
-        pen_timing.stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = pen_timing.launch_browser(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -96,15 +63,7 @@ def _draw_strokes(page, strokes: list[np.ndarray]) -> None:
     _trace(page, [stroke * scale + offset for stroke in strokes], box)
 
 
-def _trace(page, strokes: list[np.ndarray], box) -> None:
-    """Draw canvas-pixel strokes with the mouse on the canvas at ``box``."""
-    for stroke in strokes:
-        xy = stroke + [box["x"], box["y"]]
-        page.mouse.move(*xy[0])
-        page.mouse.down()
-        for x, y in xy[1:]:
-            page.mouse.move(x, y, steps=2)
-        page.mouse.up()
+_trace = pen_timing.trace_with_mouse  # canvas-pixel strokes, pen up between strokes
 
 
 def _wait_for_metric(page, label: str, expected: str) -> None:

@@ -9,43 +9,12 @@ Without Chromium (or Playwright) these tests skip, except under CI (CI=true), wh
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from recognizer import pen_timing
 
-ROOT = Path(__file__).resolve().parent.parent
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    reason = pen_timing.missing_browser()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("touch-home")
-    server = pen_timing.start_server(ROOT / "app.py", home / "server.log", {"DIGITS_HOME": str(home)})
-    try:
-        pen_timing.wait_until_healthy(server)
-        yield server.url
-    finally:
-        pen_timing.stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = pen_timing.launch_browser(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
