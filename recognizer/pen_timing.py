@@ -344,14 +344,15 @@ def cold_start(
     return figures, server if keep else None
 
 
-def start_long_job(runs_dir: Path, data_dir: Path | None = None, ready_within: float = 120.0):
-    """A training job that outlasts a measurement (50 epochs of the cnn on all of MNIST), returned
-    once it trains (or after ``ready_within`` s): timing it while it imports TensorFlow would
-    measure the wrong load. The caller ends it with ``end_job``, in a ``finally``."""
+def start_long_job(runs_dir: Path, data_dir: Path | None = None, ready_within: float = 120.0, config=None):
+    """A training job that outlasts a measurement (by default 50 epochs of the cnn on all of
+    MNIST), returned once it trains (or after ``ready_within`` s): timing it while it imports
+    TensorFlow would measure the wrong load. The caller ends it with ``end_job``, in a ``finally``."""
     from recognizer.jobs import job_status, start_job
     from recognizer.train import TrainConfig
 
-    job = start_job(TrainConfig(architecture="cnn", epochs=50, train_subset=None), runs_dir, data_dir)
+    config = config or TrainConfig(architecture="cnn", epochs=50, train_subset=None)
+    job = start_job(config, runs_dir, data_dir)
     deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         status = job_status(job.job_dir)

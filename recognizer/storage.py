@@ -86,3 +86,13 @@ def read_json_or(path: str | os.PathLike, default: Any = None) -> Any:
     if default is not None and not isinstance(found, type(default)):
         return default
     return found
+
+
+def report_json(figures: dict, out: str | os.PathLike | None = None) -> None:
+    """Print ``figures`` as indented JSON on stdout (a script's result) and, when ``out`` is given,
+    also save them there atomically."""
+    import json
+
+    print(json.dumps(figures, indent=2))
+    if out:
+        write_json_atomic(out, figures)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import statistics
@@ -43,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from recognizer.compose import SPACED_GAPS, TOUCHING_GAPS  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.paths import PROJECT_ROOT  # noqa: E402
-from recognizer.storage import write_json_atomic  # noqa: E402
+from recognizer.storage import report_json  # noqa: E402
 
 PARTS = ("library", "browser", "training")
 # Issue 11's goals, on this machine, medians: (figure path, limit, "max" = at most).
@@ -226,36 +225,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
-def start_training_job(home: Path, quick: bool):
-    """A training job big enough to outlast the measurement (stopped by the caller)."""
-    from recognizer.jobs import job_status, start_job
-    from recognizer.train import TrainConfig
-
-    config = TrainConfig(architecture="deepcnn", epochs=50, train_subset=2_000 if quick else None)
-    job = start_job(config, runs_dir=home / "runs")
-    deadline = time.monotonic() + (5 if quick else 120)
-    while time.monotonic() < deadline:  # measure while it trains, not while it imports TensorFlow
-        progress = job_status(job.job_dir).get("progress", {})
-        if progress.get("phase") == "training" and progress.get("step"):
-            break
-        time.sleep(0.5)
-    return job, config
-
-
-def stop_training_job(job, grace: float) -> str:
-    """Ask the job to stop; after ``grace`` seconds (a job still importing TensorFlow does not
-    look for the request yet) end its process."""
-    from recognizer.jobs import job_status, kill_job, stop_job
-
-    stop_job(job.job_dir)
-    deadline = time.monotonic() + grace
-    while job_status(job.job_dir).get("status") in ("starting", "running") and time.monotonic() < deadline:
-        time.sleep(0.5)
-    if job_status(job.job_dir).get("status") in ("starting", "running"):
-        kill_job(job.job_dir)
-    return job_status(job.job_dir).get("status", "?")
-
-
 def cold_starts(browser, scripts: dict[str, Path], folder: Path, strokes, repeats: int, env: dict):
     """Median over ``repeats`` cold starts of each server (each a fresh process), and the servers
     of the last start, left running for the stroke timings (the caller stops them)."""
@@ -314,17 +283,20 @@ def browser_figures(args, pen) -> dict:
 
 def while_training(browser, urls: dict[str, str], digits: dict[str, list], home: Path, quick: bool) -> dict:
     """``stroke_round`` while a training job runs (or why it could not)."""
+    from recognizer import pen_timing
     from recognizer.data import DataError, find_mnist_dir
+    from recognizer.train import TrainConfig
 
     try:
         find_mnist_dir(download=False)
     except DataError as exc:
         return {"skipped": f"no MNIST for the training job ({exc})"}
-    job, config = start_training_job(home, quick)
+    config = TrainConfig(architecture="deepcnn", epochs=50, train_subset=2_000 if quick else None)
+    job = pen_timing.start_long_job(home / "runs", ready_within=5 if quick else 120, config=config)
     try:
         figures = stroke_round(browser, urls, digits, warm_up=not quick)
     finally:
-        status = stop_training_job(job, grace=3 if quick else 60)
+        status = pen_timing.end_job(job, grace=3 if quick else 60)
     return {
         **figures,
         "job": {"architecture": config.architecture, "train_subset": config.train_subset, "status": status},
@@ -440,9 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.setdefault("part_seconds", {})[part] = round(time.perf_counter() - started, 1)
     figures["skipped"] = skipped
     figures["targets"] = targets(figures)
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        write_json_atomic(args.out, figures)
+    report_json(figures, args.out)
     return 0
 
 

@@ -28,7 +28,6 @@ is always stopped, and killed if it does not stop, before the script ends.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer import pen_timing  # noqa: E402
 from recognizer.paths import PROJECT_ROOT  # noqa: E402
-from recognizer.storage import write_json_atomic  # noqa: E402
+from recognizer.storage import report_json  # noqa: E402
 from recognizer.timing_log import LOG_ENV, read_log  # noqa: E402
 
 JOB_TARGET = 1.5  # issue 10: the server's p95 with a job at most this times the p95 without
@@ -235,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        write_json_atomic(args.out, figures)
+    report_json(figures, args.out)
     return 0
 
 
