@@ -94,9 +94,10 @@ def _recognizer_with_lite(model_dir: str) -> Recognizer:
     return Recognizer(rec.model, rec.run_dir, rec.number_reader, lite_model=lite)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _loading(model_dir: str, stamp: float) -> ModelLoading:
-    # `stamp` (the model file's mtime) makes a re-trained model at the same path load afresh.
+    # `stamp` (the model file's mtime) makes a re-trained model at the same path load afresh;
+    # the bound keeps a server that has switched models many times from holding them all.
     return ModelLoading(model_dir)
 
 
