@@ -19,7 +19,6 @@ from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
 from recognizer.timing_log import timed
 from recognizer.units import MB, megabytes
 
-CONFIDENCE_THRESHOLD = 0.7  # below this the page says it is not sure
 MAX_UPLOAD_MB = 8
 MODES = ["One digit", "A number", "Upload a photo"]
 # The bars are a picture to read, not to explore: no hover layer, no mode bar, less to draw.
@@ -84,8 +83,11 @@ def not_a_digit_message(rec, image: np.ndarray, prediction) -> str | None:
     return "That doesn't look like a digit."
 
 
-def show_answer(prediction, doubt: str | None = None) -> None:
-    """The answer for one digit: metric, confidence, bars, what the model saw."""
+def show_answer(prediction, unsure_below: float, doubt: str | None = None) -> None:
+    """The answer for one digit: metric, confidence, bars, what the model saw.
+
+    Under ``unsure_below`` (the model's measured threshold, ``Recognizer.unsure_below``) it says
+    it is not sure."""
     from recognizer.figures import probability_chart  # Plotly: imported when the first answer is shown
 
     left, right = st.columns([1, 2])
@@ -96,7 +98,7 @@ def show_answer(prediction, doubt: str | None = None) -> None:
     with right:
         if doubt is not None:
             st.warning(f"{doubt} If it were a digit, it would be a **{prediction.digit}**.")
-        elif prediction.confidence < CONFIDENCE_THRESHOLD:
+        elif prediction.confidence < unsure_below:
             (a, pa), (b, pb) = prediction.top(2)
             st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
         st.plotly_chart(probability_chart(prediction.probabilities), width="stretch", config=CHART_CONFIG)
@@ -192,7 +194,7 @@ def digit_answer(image) -> None:
     mine = teach.visitor_recognizer(rec)  # what this visitor taught, if anything
     prediction = mine.predict_drawing(image)
     st.session_state[LAST_DRAWING_KEY] = prediction.input
-    show_answer(prediction, not_a_digit_message(mine, image, prediction))
+    show_answer(prediction, mine.unsure_below, not_a_digit_message(mine, image, prediction))
     teach.decided_note(rec, mine, image, prediction)
     correction_form(prediction, "digit", rec)
 

@@ -187,9 +187,16 @@ def reliability(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[s
     Keys: ``bin_edges`` (bins + 1), per bin ``confidence`` and ``accuracy`` (None when empty) and
     ``count``, and ``ece``, the expected calibration error sum(count/N * |accuracy - confidence|).
     """
-    _check_bins(bins)
     y, p = _checked(y_true, proba)
-    confidence, correct = _top_class(y, p)
+    return answer_reliability(*_top_class(y, p), bins=bins)
+
+
+def answer_reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """``reliability`` of answers given as their confidence (N,) and whether each is right (N,)."""
+    _check_bins(bins)
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
+    if confidence.shape != correct.shape or confidence.ndim != 1 or len(confidence) == 0:
+        raise ValueError(f"confidence and correct must be equal non-empty (N,) arrays, got {confidence.shape}")
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = _bin_index(confidence, edges)
     counts = np.bincount(index, minlength=bins)
@@ -197,7 +204,7 @@ def reliability(y_true: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[s
     right_sums = np.bincount(index, weights=correct.astype(np.float64), minlength=bins)
     mean_conf = [float(s / n) if n else None for s, n in zip(conf_sums, counts, strict=True)]
     accuracy = [float(s / n) if n else None for s, n in zip(right_sums, counts, strict=True)]
-    ece = float(np.sum(np.abs(right_sums - conf_sums)) / len(y))
+    ece = float(np.sum(np.abs(right_sums - conf_sums)) / len(confidence))
     return {
         "bin_edges": edges.tolist(),
         "confidence": mean_conf,

@@ -94,6 +94,13 @@ class Recognizer:
         """True for a model with the 11th class "not one digit" (``recognizer.negatives``)."""
         return self._classes == NUM_CLASSES_WITH_NOT_DIGIT
 
+    @property
+    def unsure_below(self) -> float:
+        """The confidence under which the Draw page says "Not sure": measured per run (``recognizer.confidence``)."""
+        from recognizer.confidence import unsure_below
+
+        return unsure_below(self.metrics)
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Digit probabilities (N, 10) for MNIST-format images (see ``to_model_input``).
 

@@ -2,6 +2,11 @@
 
 python scripts/evaluate.py                       # the active model
 python scripts/evaluate.py --model models/deepcnn-mnist-v1 --json report.json
+python scripts/evaluate.py --model models/deepcnn-drawings-v2 --holdout --write-metrics
+
+``--holdout`` also reads the held-out writers' pen digits: accuracy, each styled way of writing
+1, 7 and 0, the calibration error and the measured "Not sure" threshold (``recognizer.confidence``).
+``--write-metrics`` stores those in the run's ``metrics.json`` (for a run made before they existed).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from recognizer.data import DataError, load_mnist, terminal_progress  # noqa: E4
 from recognizer.evaluate import classification_report  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.runs import ModelNotFoundError  # noqa: E402
-from recognizer.storage import write_json_atomic  # noqa: E402
+from recognizer.storage import read_json_or, write_json_atomic  # noqa: E402
+from recognizer.train import calibration_holdout_report, pen_holdout_report  # noqa: E402
 
 
 def format_report(report: dict, name: str) -> str:
@@ -39,18 +45,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None, help="run folder or .keras file (default: active)")
     parser.add_argument("--data-dir", type=Path, default=None, help="folder with the MNIST IDX gz files")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
+    parser.add_argument("--holdout", action="store_true", help="also read the held-out pen digits")
+    parser.add_argument("--write-metrics", action="store_true", help="store the hold-out figures in metrics.json")
     args = parser.parse_args(argv)
+    if args.write_metrics and not args.holdout:
+        parser.error("--write-metrics needs --holdout")
     try:
         rec = load_recognizer(args.model)
         _, (x_test, y_test) = load_mnist(args.data_dir, progress=terminal_progress())
     except (ModelNotFoundError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report = classification_report(y_test, rec.predict_proba(x_test))
+    proba = rec.predict_proba(x_test)
+    report = classification_report(y_test, proba)
     print(format_report(report, rec.name))
+    if args.holdout:
+        report["pen_holdout"] = pen_holdout_report(rec, None)
+        report["calibration"] = calibration_holdout_report(rec, None, y_test, proba)
+        if report["pen_holdout"] is None:
+            print("error: no pen-digits file (set DIGITS_PEN_DIGITS)", file=sys.stderr)
+            return 1
+        print(format_holdout(report["pen_holdout"], report["calibration"]))
+    if args.write_metrics:
+        _store_holdout(rec.run_dir, report, argv)
     if args.json:
         write_json_atomic(args.json, report)
     return 0
+
+
+def format_holdout(pen: dict, calibration: dict) -> str:
+    threshold = calibration["unsure_below"]
+    lines = [
+        "",
+        f"held-out pen digits: {pen['accuracy']:.2%} of {pen['num_samples']} ({pen['writers']} writers)",
+        *(f"  {name:<16} {v['accuracy']:.2%} of {v['count']}" for name, v in pen["styled"].items()),
+        f"calibration error (ECE): pen {calibration['pen_ece']:.4f}, MNIST {calibration['mnist_ece']:.4f}",
+    ]
+    if threshold is None:
+        lines.append("no threshold keeps the 'Not sure' rule: the page uses its default")
+    else:
+        below, above = calibration["below"], calibration["above"]
+        lines.append(
+            f"'Not sure' under {threshold:.0%}: {below['share']:.1%} of answers, right {below['accuracy']:.1%}"
+            f" (above it: {above['accuracy']:.2%})"
+        )
+    return "\n".join(lines)
+
+
+def _store_holdout(run_dir: Path, report: dict, argv: list[str] | None) -> None:
+    """Put the hold-out figures in the run's metrics.json, saying how they were measured."""
+    path = run_dir / "metrics.json"
+    metrics = read_json_or(path, {})
+    metrics.update(pen_holdout_accuracy=report["pen_holdout"]["accuracy"], pen_holdout=report["pen_holdout"])
+    metrics["calibration"] = report["calibration"]
+    command = " ".join(["python scripts/evaluate.py", *(sys.argv[1:] if argv is None else argv)])
+    metrics["holdout_measured_by"] = command
+    write_json_atomic(path, metrics)
+    print(f"stored in {path}")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,15 @@ def pen_path():
 
 
 @pytest.fixture(scope="session")
+def shipped_recognizer():
+    """The shipped active model (``models/active.json``), without the number reader."""
+    from recognizer.inference import load_recognizer
+    from recognizer.runs import shipped_active_dir
+
+    return load_recognizer(shipped_active_dir(), number_reader=False)
+
+
+@pytest.fixture(scope="session")
 def pen(pen_path):
     from recognizer.pendigits import load_pen_digits
 
