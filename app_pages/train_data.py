@@ -86,7 +86,8 @@ def pen_section(pen_available: tuple[int, int] | str) -> None:
             "pen_styles",
             "Styled 0s, 1s, 7s",
             disabled=pen_off,
-            help="Share of pen 0s, 1s and 7s redrawn slashed, footed or barred",
+            help="Share of pen 0s, 1s and 7s written another way: 1 with a long flag (and a foot), 7 crossed, "
+            "0 slashed or dotted",
         )
     widget(
         st.checkbox,

@@ -118,7 +118,15 @@ def model_section() -> None:
             help="Only for the exponential schedule",
         ),
     )
-    bounded(st.number_input, "seed", "Random seed")
+    side_by_side(
+        lambda: bounded(st.number_input, "seed", "Random seed"),
+        lambda: widget(
+            st.checkbox,
+            "ema",
+            "Average the weights (EMA)",
+            help="Save the moving average of the weights over about the last 1,000 steps instead of the last step's",
+        ),
+    )
 
 
 def augmentation_section() -> None:
@@ -131,6 +139,14 @@ def augmentation_section() -> None:
     with b:
         bounded(st.slider, "shear", "Shear (°)", disabled=off)
         bounded(st.slider, "shift", "Shift", disabled=off)
+    side_by_side(
+        lambda: bounded(
+            st.slider, "mixup", "Mixup", help="Blend pairs of images and their labels; the Beta parameter, 0 = off"
+        ),
+        lambda: bounded(
+            st.slider, "label_smoothing", "Label smoothing", help="Share of each label spread over all classes"
+        ),
+    )
 
 
 def stopping_section() -> None:

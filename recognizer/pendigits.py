@@ -162,38 +162,6 @@ def random_rendering(strokes: list[np.ndarray], rng: np.random.Generator, canvas
     return render_digit(strokes, brush=brush, canvas=canvas, height=height, center=(cx, cy))
 
 
-def add_style_strokes(strokes: list[np.ndarray], label: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """The same digit in a style people write and MNIST barely has, by adding one stroke.
-
-    A bar through a 7, a slash through a 0, a foot (and sometimes a flag) under a 1. Digits of
-    other classes come back unchanged. Coordinates are screen coordinates (y down).
-    """
-    pts = np.concatenate(strokes)
-    (left, top), (right, bottom) = pts.min(axis=0), pts.max(axis=0)
-    w, h = max(right - left, 1e-6), max(bottom - top, 1e-6)
-
-    def line(x0, y0, x1, y1, n=12):
-        return np.column_stack([np.linspace(x0, x1, n), np.linspace(y0, y1, n)])
-
-    if label == 7:
-        y = top + rng.uniform(0.45, 0.6) * h
-        near = pts[np.argmin(np.abs(pts[:, 1] - y))]  # where the stem crosses that height
-        half = rng.uniform(0.2, 0.35) * max(w, 0.5 * h)
-        return [*strokes, line(near[0] - half, y, near[0] + half, y + rng.uniform(-0.03, 0.03) * h)]
-    if label == 0:
-        over = rng.uniform(0.0, 0.15)
-        return [*strokes, line(right + over * w, top - over * h, left - over * w, bottom + over * h)]
-    if label == 1:
-        low = pts[np.argmax(pts[:, 1])]
-        half = rng.uniform(0.15, 0.3) * h
-        added = [line(low[0] - half, bottom, low[0] + half, bottom)]
-        if rng.random() < 0.5:
-            high = pts[np.argmin(pts[:, 1])]
-            added.insert(0, line(high[0] - rng.uniform(0.15, 0.3) * h, top + rng.uniform(0.15, 0.3) * h, *high))
-        return [*strokes, *added]
-    return strokes
-
-
 def default_pen_digits_path() -> Path | None:
     """``DIGITS_PEN_DIGITS`` if set, else the development copy beside the project, else None."""
     return _default_data_path("DIGITS_PEN_DIGITS", "pen-digits/pen_digits_dev.npz")
@@ -217,14 +185,16 @@ def _default_data_path(variable: str, dev_name: str) -> Path | None:
 def renderings(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float = 0.0):
     """Yield ``(rgba, label)`` for ``copies`` random canvas renderings of every digit.
 
-    ``style_share`` of the 0s, 1s and 7s get an extra stroke first (``add_style_strokes``).
+    ``style_share`` of the 0s, 1s and 7s are written another way first (``styles.restyled``).
     """
+    from recognizer.styles import restyled  # styles draws with this module's helpers
+
     rng = np.random.default_rng(seed)
     for _ in range(copies):
         for i in range(len(pen)):
             strokes, label = pen.strokes(i), int(pen.labels[i])
-            if style_share and label in (0, 1, 7) and rng.random() < style_share:
-                strokes = add_style_strokes(strokes, label, rng)
+            if style_share and rng.random() < style_share:
+                strokes = restyled(strokes, label, rng)
             yield random_rendering(strokes, rng), label
 
 

@@ -89,6 +89,12 @@ def styled(strokes: Strokes, variant: str, rng: np.random.Generator) -> Strokes:
     return VARIANTS[variant][1](strokes, rng)
 
 
+def restyled(strokes: Strokes, digit: int, rng: np.random.Generator) -> Strokes:
+    """``strokes`` of ``digit`` written one of its other ways, picked at random (unchanged for 2-6, 8, 9)."""
+    others = [name for name, (of, change) in VARIANTS.items() if of == digit and change is not _plain]
+    return styled(strokes, others[rng.integers(len(others))], rng) if others else strokes
+
+
 def styled_report(recognizer, pen_held_out: PenDigits, seed: int = 0) -> dict[str, dict]:
     """Accuracy of ``predict_drawing`` on every variant of the held-out 1s, 7s and 0s.
 

@@ -274,6 +274,9 @@ def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
     figures = metrics["not_digit"]
     assert {"digits_flagged", "two_digits_flagged"} <= set(figures) and figures["digits"] > 100
     assert all(0 <= figures[k] <= 1 for k in ("digits_flagged", "two_digits_flagged"))
+    calibration = metrics["calibration"]  # ECE and the measured "Not sure" threshold (None: no threshold kept the rule)
+    assert 0 <= calibration["pen_ece"] <= 1 and 0 <= calibration["mnist_ece"] <= 1
+    assert calibration["pen_answers"] > 3000 and "unsure_below" in calibration
     rec = load_recognizer(run_dir)
     assert rec.knows_not_digit and rec.predict_proba(tiny_mnist[1][0][:5]).shape == (5, 10)
     np.testing.assert_allclose(rec.predict_proba(tiny_mnist[1][0][:5]).sum(axis=1), 1.0, rtol=1e-5)
@@ -313,3 +316,49 @@ def test_mined_cuts_are_pieces_that_match_no_written_digit(pen):
 
     found = mined_cuts(EverythingIsAThree(), pen.subset(writer_split(pen)[0][:200]), 30, seed=1)
     assert found.shape == (30, 28, 28) and found.dtype == np.uint8 and (found.max(axis=(1, 2)) > 0).all()
+
+
+def test_mixup_blends_pairs_of_images_and_their_labels(rng):
+    from recognizer.train import _dataset
+
+    y = rng.integers(0, 10, 64)
+    x = np.repeat((y * 20).astype(np.uint8)[:, None, None], 28, axis=1).repeat(28, axis=2)  # ink = 20 x label
+    images, labels = next(iter(_dataset(x, y, tiny_config(mixup=0.4, augment=False), training=True)))
+    images, labels = images.numpy(), labels.numpy()
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-5)
+    assert ((labels > 1e-6).sum(axis=1) <= 2).all() and (labels.max(axis=1) < 0.9).sum() > 5  # some really mixed
+    # each image is the blend its label says: the same weights on the two images' inks
+    expected = labels @ (np.arange(10) * 20 / 255)
+    np.testing.assert_allclose(images[:, :, :, 0].mean(axis=(1, 2)), expected, atol=1e-4)
+
+
+def test_label_smoothing_and_mixup_train_on_one_hot_labels(tiny_mnist, tmp_path):
+    from recognizer.train import _loss
+
+    config = tiny_config(label_smoothing=0.1)
+    assert config.soft_labels and _loss(config).get_config()["label_smoothing"] == pytest.approx(0.1)
+    assert _loss(tiny_config()) == "sparse_categorical_crossentropy" and not tiny_config().soft_labels
+    soft = tiny_config(label_smoothing=0.1, mixup=0.2, epochs=4)
+    run = train(soft, runs_dir=tmp_path, mnist=tiny_mnist, run_name="soft")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.3  # it learned (chance is 0.1) from soft labels
+    assert any("mixup" in p for p in tiny_config(mixup=-1).problems())
+
+
+def test_ema_saves_the_average_of_the_weights(tiny_mnist, tmp_path):
+    import keras
+
+    from recognizer.models import build_model
+
+    def trained(ema: bool):
+        run = train(tiny_config(ema=ema, seed=3), runs_dir=tmp_path, mnist=tiny_mnist, run_name=f"ema-{ema}")
+        return keras.saving.load_model(run / "model.keras", compile=False).get_weights()
+
+    def distance(a, b):
+        return float(np.sqrt(sum(np.sum((x - y) ** 2) for x, y in zip(a, b, strict=True))))
+
+    keras.utils.set_random_seed(3)  # as train() does before it builds the model
+    start = build_model("lenet5").get_weights()
+    plain, averaged = trained(False), trained(True)
+    # 8 steps averaged with momentum 0.999 stay near the first step; the last step's weights moved on
+    assert distance(start, averaged) < 0.5 * distance(start, plain)
