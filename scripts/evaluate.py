@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.data import DataError, load_mnist, terminal_progress  # noqa: E402
@@ -40,13 +42,19 @@ def format_report(report: dict, name: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="run folder or .keras file (default: active)")
     parser.add_argument("--data-dir", type=Path, default=None, help="folder with the MNIST IDX gz files")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.add_argument("--holdout", action="store_true", help="also read the held-out pen digits")
     parser.add_argument("--write-metrics", action="store_true", help="store the hold-out figures in metrics.json")
+    parser.add_argument("--tta", action="store_true", help="also read with test-time augmentation (recognizer.tta)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.write_metrics and not args.holdout:
         parser.error("--write-metrics needs --holdout")
@@ -59,18 +67,45 @@ def main(argv: list[str] | None = None) -> int:
     proba = rec.predict_proba(x_test)
     report = classification_report(y_test, proba)
     print(format_report(report, rec.name))
-    if args.holdout:
-        report["pen_holdout"] = pen_holdout_report(rec, None)
-        report["calibration"] = calibration_holdout_report(rec, None, y_test, proba)
-        if report["pen_holdout"] is None:
-            print("error: no pen-digits file (set DIGITS_PEN_DIGITS)", file=sys.stderr)
-            return 1
-        print(format_holdout(report["pen_holdout"], report["calibration"]))
+    if args.holdout and not _add_holdout(report, rec, y_test, proba):
+        return 1
+    if args.tta:
+        report["tta"] = _tta_figures(rec, x_test, y_test)
     if args.write_metrics:
         _store_holdout(rec.run_dir, report, argv)
     if args.json:
         write_json_atomic(args.json, report)
     return 0
+
+
+def _add_holdout(report: dict, rec, y_test, proba) -> bool:
+    """Read the held-out pen digits into ``report`` and print them; False without the pen file."""
+    report["pen_holdout"] = pen_holdout_report(rec, None)
+    if report["pen_holdout"] is None:
+        print("error: no pen-digits file (set DIGITS_PEN_DIGITS)", file=sys.stderr)
+        return False
+    report["calibration"] = calibration_holdout_report(rec, None, y_test, proba)
+    print(format_holdout(report["pen_holdout"], report["calibration"]))
+    return True
+
+
+def _tta_figures(rec, x_test, y_test) -> dict:
+    """Accuracy with and without test-time augmentation: MNIST test, and the held-out pen digits as
+    the model sees them (one rendering each, through the app's preprocessing)."""
+    from recognizer.pendigits import as_mnist, default_pen_digits_path, load_pen_digits, writer_split
+    from recognizer.tta import VIEWS, tta_proba
+
+    sets = {"mnist": (x_test, y_test)}
+    pen_file = default_pen_digits_path()
+    if pen_file is not None and pen_file.is_file():
+        pen = load_pen_digits(pen_file)
+        sets["pen_holdout"] = as_mnist(pen.subset(writer_split(pen)[1]), seed=0)
+    figures = {"views": [list(v) for v in VIEWS]}
+    for name, (x, y) in sets.items():
+        plain, tta = (float(np.mean(p.argmax(axis=1) == y)) for p in (rec.predict_proba(x), tta_proba(rec, x)))
+        figures[name] = {"plain": plain, "tta": tta}
+        print(f"{name}: {plain:.2%} plain, {tta:.2%} with {len(VIEWS)}-view test-time augmentation")
+    return figures
 
 
 def format_holdout(pen: dict, calibration: dict) -> str:
