@@ -106,6 +106,7 @@ PERCENT = st.column_config.NumberColumn(format="percent")
 COMPARE_FORMATS = {  # row field -> (number format in the table, chart title, chart format)
     "test_accuracy": (PERCENT, "MNIST test accuracy", ".2%"),
     "pen_holdout_accuracy": (PERCENT, "Pen hold-out accuracy", ".2%"),
+    "styled_worst": (PERCENT, "Worst way of writing 1, 7 or 0", ".1%"),
     "parameters": (st.column_config.NumberColumn(format="localized"), "Parameters", ",d"),
     "size_mb": (st.column_config.NumberColumn(format="%.1f"), "Size (MB)", ".1f"),
     "training_seconds": (st.column_config.NumberColumn(format="%.0f"), "Training time (min)", ".1f"),

@@ -21,6 +21,7 @@ COLUMNS = {
     "architecture": "architecture",
     "test_accuracy": "MNIST test",
     "pen_holdout_accuracy": "pen hold-out",
+    "styled_worst": "styled, worst",
     "parameters": "parameters",
     "size_mb": "size (MB)",
     "training_seconds": "training (s)",
@@ -41,6 +42,7 @@ def comparison_row(run_dir: str | os.PathLike, metrics: dict, latency_ms: float 
         "architecture": str(metrics.get("architecture", "?")),
         "test_accuracy": _number(metrics.get("test_accuracy")),
         "pen_holdout_accuracy": _number(metrics.get("pen_holdout_accuracy")),
+        "styled_worst": _worst_styled(metrics),
         "parameters": None if parameters is None else int(parameters),
         "size_mb": megabytes(_number(metrics.get("model_file_bytes"))),
         "training_seconds": _number(metrics.get("training_seconds")),
@@ -48,9 +50,21 @@ def comparison_row(run_dir: str | os.PathLike, metrics: dict, latency_ms: float 
     }
 
 
+def _worst_styled(metrics: dict) -> float | None:
+    """The lowest accuracy over the ways of writing 1, 7 and 0 (``recognizer.styles``); None if unmeasured."""
+    pen = metrics.get("pen_holdout")
+    styled = pen.get("styled") if isinstance(pen, dict) else None
+    if not isinstance(styled, dict):
+        return None
+    found = [_number(v.get("accuracy")) for v in styled.values() if isinstance(v, dict)]
+    found = [v for v in found if v is not None]
+    return min(found) if found else None
+
+
 _CELL_FORMATS = {
     "test_accuracy": "{:.2%}",
     "pen_holdout_accuracy": "{:.2%}",
+    "styled_worst": "{:.1%}",
     "parameters": "{:,}",
     "size_mb": "{:.1f}",
     "training_seconds": "{:.0f}",
