@@ -56,9 +56,16 @@ def _cross(strokes: Strokes, rng: np.random.Generator) -> Strokes:
 
 
 def _slash(strokes: Strokes, rng: np.random.Generator) -> Strokes:
+    """A stroke from upper right to lower left, a little past the 0's box.
+
+    A slash crosses even a narrow 0 at a slant (at least 0.6 of its height wide): drawn corner to
+    corner of a narrow box it would lie along the 0 and turn it into a thick 1.
+    """
     _, left, top, w, h = _extent(strokes)
     over = rng.uniform(0.0, 0.15)
-    return [*strokes, _line(left + (1 + over) * w, top - over * h, left - over * w, top + (1 + over) * h)]
+    half = 0.5 * max(w, 0.6 * h) * (1 + 2 * over)
+    centre = left + 0.5 * w
+    return [*strokes, _line(centre + half, top - over * h, centre - half, top + (1 + over) * h)]
 
 
 def _dot(strokes: Strokes, rng: np.random.Generator) -> Strokes:

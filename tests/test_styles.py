@@ -33,3 +33,12 @@ def test_each_style_adds_one_stroke(variant):
     ring = [np.column_stack([50 + 40 * np.cos(t), 50 + 50 * np.sin(t)]) for t in [np.linspace(0, 2 * np.pi, 40)]]
     strokes = styled(ring, variant, np.random.default_rng(2))
     assert len(strokes) == 2 and VARIANTS[variant][0] in (0, 7)
+
+
+def test_a_slash_crosses_even_a_narrow_zero_at_a_slant():
+    rng = np.random.default_rng(1)
+    narrow = [np.column_stack([5 + 2 * np.cos(t), 50 + 40 * np.sin(t)]) for t in [np.linspace(0, 2 * np.pi, 40)]]
+    slash = styled(narrow, "0 slashed", rng)[-1]
+    width, height = np.ptp(slash[:, 0]), np.ptp(slash[:, 1])
+    assert width >= 0.6 * 80 and height >= 80  # at least 0.6 of the 0's height wide, top to bottom
+    assert slash[0, 0] > slash[-1, 0] and slash[0, 1] < slash[-1, 1]  # from upper right to lower left
