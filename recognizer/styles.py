@@ -56,16 +56,28 @@ def _cross(strokes: Strokes, rng: np.random.Generator) -> Strokes:
 
 
 def _slash(strokes: Strokes, rng: np.random.Generator) -> Strokes:
-    """A stroke from upper right to lower left, a little past the 0's box.
+    """A stroke from upper right to lower left through the 0, about as long as its box's diagonal.
 
-    A slash crosses even a narrow 0 at a slant (at least 0.6 of its height wide): drawn corner to
-    corner of a narrow box it would lie along the 0 and turn it into a thick 1.
+    It leans 35-65 degrees, and crosses the 0's own long axis at 30 degrees or more: a slash along a
+    narrow, slanted 0 would merge with it into a thick 1.
     """
-    _, left, top, w, h = _extent(strokes)
-    over = rng.uniform(0.0, 0.15)
-    half = 0.5 * max(w, 0.6 * h) * (1 + 2 * over)
-    centre = left + 0.5 * w
-    return [*strokes, _line(centre + half, top - over * h, centre - half, top + (1 + over) * h)]
+    pts, left, top, w, h = _extent(strokes)
+    tilt = _long_axis_degrees(pts)
+    angle = rng.uniform(35, 65)
+    if abs(angle - tilt) < 30:
+        angle = tilt - 30 if tilt > 50 else tilt + 30
+    half = 0.5 * np.hypot(w, h) * rng.uniform(0.95, 1.2)
+    dx, dy = half * np.cos(np.radians(angle)), half * np.sin(np.radians(angle))
+    cx, cy = left + 0.5 * w, top + 0.5 * h
+    return [*strokes, _line(cx + dx, cy - dy, cx - dx, cy + dy)]
+
+
+def _long_axis_degrees(pts: np.ndarray) -> float:
+    """The angle of the points' long axis from the horizontal as it looks (y up): 90 upright, 45 for "/"."""
+    if len(pts) < 3:
+        return 90.0
+    ax, ay = np.linalg.eigh(np.cov((pts - pts.mean(axis=0)).T))[1][:, -1]
+    return float(np.degrees(np.arctan2(abs(ay), -ax * (np.sign(ay) or 1.0))))
 
 
 def _dot(strokes: Strokes, rng: np.random.Generator) -> Strokes:

@@ -35,10 +35,15 @@ def test_each_style_adds_one_stroke(variant):
     assert len(strokes) == 2 and VARIANTS[variant][0] in (0, 7)
 
 
-def test_a_slash_crosses_even_a_narrow_zero_at_a_slant():
-    rng = np.random.default_rng(1)
-    narrow = [np.column_stack([5 + 2 * np.cos(t), 50 + 40 * np.sin(t)]) for t in [np.linspace(0, 2 * np.pi, 40)]]
-    slash = styled(narrow, "0 slashed", rng)[-1]
-    width, height = np.ptp(slash[:, 0]), np.ptp(slash[:, 1])
-    assert width >= 0.6 * 80 and height >= 80  # at least 0.6 of the 0's height wide, top to bottom
-    assert slash[0, 0] > slash[-1, 0] and slash[0, 1] < slash[-1, 1]  # from upper right to lower left
+@pytest.mark.parametrize("lean", [0.0, 0.5, -0.3])  # upright, leaning right like "/", leaning left
+def test_a_slash_crosses_even_a_narrow_zero_at_a_slant(lean):
+    t = np.linspace(0, 2 * np.pi, 40)
+    y = 40 * np.sin(t)
+    narrow = [np.column_stack([50 + 3 * np.cos(t) - lean * y, 50 + y])]  # screen coordinates, y down
+    zero_angle = np.degrees(np.arctan2(1.0, lean))  # as it looks, from the horizontal
+    for seed in range(20):
+        slash = styled(narrow, "0 slashed", np.random.default_rng(seed))[-1]
+        (x0, y0), (x1, y1) = slash[0], slash[-1]
+        assert x0 > x1 and y0 < y1  # from upper right to lower left
+        slash_angle = np.degrees(np.arctan2(y1 - y0, x0 - x1))
+        assert abs(slash_angle - zero_angle) >= 29.9 and 5 <= slash_angle <= 85
