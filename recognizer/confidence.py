@@ -94,8 +94,17 @@ def calibration_report(recognizer, pen_held_out, mnist_labels=None, mnist_proba=
 
 
 def unsure_below(metrics: dict) -> float:
-    """The page's "Not sure" threshold from a run's ``metrics.json`` (the default when unmeasured)."""
-    value = (metrics.get("calibration") or {}).get("unsure_below") if isinstance(metrics, dict) else None
+    """The page's "Not sure" threshold from a run's ``metrics.json``.
+
+    The measured threshold; 0 (never "Not sure") when it was measured and no threshold kept the
+    rule, so the page claims no doubt it cannot back; ``DEFAULT_UNSURE_BELOW`` when never measured.
+    """
+    calibration = metrics.get("calibration") if isinstance(metrics, dict) else None
+    if not isinstance(calibration, dict) or "unsure_below" not in calibration:
+        return DEFAULT_UNSURE_BELOW
+    value = calibration["unsure_below"]
+    if value is None:
+        return 0.0
     if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 < value < 1.0:
         return float(value)
     return DEFAULT_UNSURE_BELOW

@@ -54,7 +54,7 @@ def test_split_at_counts_each_side():
 @pytest.mark.parametrize(
     "metrics",
     [{}, {"calibration": None}, {"calibration": {"unsure_below": "oops"}}, {"calibration": {"unsure_below": 1.5}}]
-    + [{"calibration": {"unsure_below": True}}, {"calibration": {"unsure_below": None}}, "not a dict"],
+    + [{"calibration": {"unsure_below": True}}, {"calibration": {}}, "not a dict"],
 )
 def test_page_threshold_falls_back_to_the_default_when_unmeasured_or_garbage(metrics):
     assert unsure_below(metrics) == DEFAULT_UNSURE_BELOW
@@ -62,6 +62,10 @@ def test_page_threshold_falls_back_to_the_default_when_unmeasured_or_garbage(met
 
 def test_page_threshold_is_the_measured_one():
     assert unsure_below({"calibration": {"unsure_below": 0.83}}) == 0.83
+
+
+def test_page_never_says_not_sure_when_no_threshold_kept_the_rule():
+    assert unsure_below({"calibration": {"unsure_below": None}}) == 0.0
 
 
 def test_answer_reliability_is_reliability_of_the_top_class(rng):
