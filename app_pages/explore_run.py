@@ -243,8 +243,32 @@ def _computed_probabilities(run: dict) -> np.ndarray | None:
     return cached.test_probabilities(run["path"])
 
 
-def calibration_section(run: dict) -> None:
+def unsure_caption(calibration) -> None:
+    """The run's calibration on held-out pen digits and the "Not sure" threshold measured from it."""
+    from recognizer.confidence import DEFAULT_UNSURE_BELOW, unsure_below
+
+    if not isinstance(calibration, dict) or not isinstance(calibration.get("pen_ece"), int | float):
+        st.caption(f"“Not sure” threshold not measured for this run: the Draw page uses {DEFAULT_UNSURE_BELOW:.0%}.")
+        return
+    text = f"Held-out writers' pen digits: expected calibration error {calibration['pen_ece']:.2%}. "
+    threshold = unsure_below({"calibration": calibration})
+    below, above = calibration.get("below"), calibration.get("above")
+    if threshold == 0.0:
+        text += (
+            "No threshold singles out doubtful answers (right at most half as often as the rest): "
+            "the Draw page never says “Not sure”."
+        )
+    elif isinstance(below, dict) and isinstance(above, dict):
+        text += (
+            f"The Draw page says “Not sure” under {threshold:.0%}: {below['share']:.1%} of answers fall there "
+            f"and {below['accuracy']:.1%} of them are right, against {above['accuracy']:.2%} above."
+        )
+    st.caption(text)
+
+
+def calibration_section(run: dict, metrics: dict) -> None:
     st.subheader("ROC and calibration")
+    unsure_caption(metrics.get("calibration"))
     data = cached.mnist_test()
     if data is None:
         st.info("Needs the MNIST test labels (set DIGITS_DATA_DIR to the MNIST folder).")
@@ -271,4 +295,4 @@ def run_view(runs: list[dict]) -> None:
     learning_curves(run)
     st.subheader("Confusion matrix")
     confusion_section(run, metrics)
-    calibration_section(run)
+    calibration_section(run, metrics)

@@ -184,7 +184,7 @@ def test_compare_two_shipped_runs_shows_both_in_a_table(mnist, runs):
     table = at.dataframe[0].value
     assert list(table["run"]) == runs
     assert table["latency (ms)"].notna().all()
-    assert len(at.get("plotly_chart")) == 6
+    assert len(at.get("plotly_chart")) == 7  # one bar chart per compared figure
     assert at.button(key="explore_build")
 
 
@@ -204,6 +204,15 @@ def test_the_run_view_says_what_the_model_flags_as_not_a_digit(mnist):
     assert f"{shipped['letters_flagged']:.1%} of clearly-not-digit letters" in texts(at)
     at.selectbox(key="explore_run").set_value(OTHER_RUN).run()
     assert "no “not a digit” class" in texts(at)
+
+
+def test_the_run_view_says_where_the_draw_page_is_not_sure(mnist):
+    at = open_explore_page()
+    shipped = json.loads((active_model_dir() / "metrics.json").read_text())["calibration"]
+    assert f"says “Not sure” under {shipped['unsure_below']:.0%}" in texts(at)
+    assert f"{shipped['below']['accuracy']:.1%} of them are right" in texts(at)
+    at.selectbox(key="explore_run").set_value(OTHER_RUN).run()
+    assert "threshold not measured for this run: the Draw page uses 70%" in texts(at)
 
 
 def test_number_reader_section_shows_how_the_shipped_strip_reader_was_made_and_scores():
