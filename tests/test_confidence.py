@@ -106,7 +106,7 @@ def test_pen_answers_are_the_drawing_answers(shipped_recognizer, pen):
 def test_evaluate_cli_stores_hold_out_figures_in_a_run(tiny_run, tmp_path, capsys, pen_path, mnist):
     import shutil
 
-    from tests.test_scripts import load_script
+    from test_scripts import load_script
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
     assert load_script("evaluate").main(["--model", str(run), "--holdout", "--write-metrics"]) == 0

@@ -33,7 +33,7 @@ def test_tta_probabilities_average_the_views(tiny_run, mnist):
 
 
 def test_evaluate_cli_reports_tta(tiny_run, capsys, mnist, pen_path):
-    from tests.test_scripts import load_script
+    from test_scripts import load_script
 
     assert load_script("evaluate").main(["--model", str(tiny_run), "--tta"]) == 0
     out = capsys.readouterr().out
