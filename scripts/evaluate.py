@@ -117,7 +117,7 @@ def format_holdout(pen: dict, calibration: dict) -> str:
         f"calibration error (ECE): pen {calibration['pen_ece']:.4f}, MNIST {calibration['mnist_ece']:.4f}",
     ]
     if threshold is None:
-        lines.append("no threshold keeps the 'Not sure' rule: the page uses its default")
+        lines.append("no threshold keeps the 'Not sure' rule: the page never says 'Not sure' for this model")
     else:
         below, above = calibration["below"], calibration["above"]
         lines.append(
