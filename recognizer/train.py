@@ -130,7 +130,8 @@ PRESET_NOTES: dict[str, str] = {
     "quick": "a small CNN on 10,000 MNIST images, a couple of minutes on a laptop CPU",
     "standard": "the strong CNN, 8 epochs with augmentation, canvas-style MNIST and pen digits; "
     "about 15-30 min on a CPU",
-    "best": "how the shipped drawing model is made (20 epochs, cosine schedule); about 40-80 min on a CPU",
+    "best": "how the shipped drawing model's base is made (20 epochs, cosine schedule; the shipped model "
+    "fine-tunes it, see its metrics.json); about 40-80 min on a CPU",
 }
 
 
