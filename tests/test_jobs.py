@@ -35,8 +35,12 @@ from recognizer.train import TrainConfig, training_device
 TINY = dict(architecture="lenet5", batch_size=32, validation_split=0.2, augment=False)
 
 
-def wait_for(job_dir, done, timeout=120):
-    """Poll the job's status until ``done(status)``; return the last status."""
+def wait_for(job_dir, done, timeout=600):
+    """Poll the job's status until ``done(status)``; return the last status.
+
+    The timeout only catches a hung job: a job is niced (its session's group too), so on a machine
+    busy with other work it may get a tenth of a core and take minutes.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = job_status(job_dir)
@@ -59,6 +63,17 @@ def lock_is_free(runs) -> bool:
         return False
     finally:
         os.close(fd)
+    return True
+
+
+def lock_released(runs, timeout=10) -> bool:
+    """Whether the lock is let go within ``timeout`` s: a job writes its final state first, then
+    lets go, and a niced job on a busy machine may wait a while for the CPU in between."""
+    deadline = time.monotonic() + timeout
+    while current_job(runs) is not None or not lock_is_free(runs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
     return True
 
 
@@ -141,8 +156,7 @@ def test_job_trains_reports_progress_and_writes_a_run(runs):
     run_dir = runs / job.job_id
     assert status["run_dir"] == str(run_dir)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
-    assert current_job(runs) is None
-    assert lock_is_free(runs)
+    assert lock_released(runs)
     row = next(r for r in list_runs(runs) if r["name"] == job.job_id)
     assert row["epochs"] == 2 and not row["active"]
 
@@ -160,6 +174,10 @@ def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(r
     )
     limits = job_status(job.job_dir)["limits"]
     assert limits["intra_op_threads"] == limits["inter_op_threads"] == jobs.JOB_THREADS
+    # The job's own session is a scheduling group where the kernel has autogroups: niced the same.
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-1] == str(niceness) == str(limits["autogroup_niceness"])
     assert max(1, len(os.sched_getaffinity(0)) - 1) == jobs.JOB_THREADS
 
     stop_job(job.job_dir)
@@ -183,7 +201,7 @@ def test_two_real_starts_at_once_make_one_job_that_reports_its_failure(runs, tmp
     assert "DataError" in status["error"] and "nowhere" in status["error"]
     assert "Traceback" in (job.job_dir / "log.txt").read_text()
     assert [p.name for p in runs.iterdir() if not p.name.startswith(".")] == []  # no half-written run
-    assert current_job(runs) is None and lock_is_free(runs)
+    assert lock_released(runs)
 
 
 def test_many_starts_at_once_from_threads_make_exactly_one_job_each_time(tmp_path, stand_in_jobs):
