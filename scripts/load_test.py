@@ -1,7 +1,7 @@
 """Many visitors at once: browser sessions draw pen digits on the Draw page, with and without a
 training job, and the answer times are reported as JSON (medians and p95; machines are noisy).
 
-    python scripts/load_test.py                                     # 1 and 6 sessions, job off and on, 2 cycles
+    python scripts/load_test.py                                     # 1 and 6 sessions, off/on twice: 10-13 min
     python scripts/load_test.py --sessions 1 --drawings 2 --job off # a smoke run, about a minute
     python scripts/load_test.py --data-dir ~/mnist --out load.json
 
