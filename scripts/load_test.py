@@ -306,13 +306,21 @@ def report(samples: list[dict], jobs: list[dict | None], counts: list[int]) -> d
     return {"configurations": pooled, "cycles": cycles, "jobs": ran, "job_effect": effect}
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", default="1,6", help="comma-separated session counts (default 1,6)")
     parser.add_argument("--drawings", type=int, default=6, help="timed drawings per session, configuration and cycle")
     parser.add_argument("--warm-up", type=int, default=1, help="untimed drawings per session first")
     parser.add_argument("--job", choices=("both", "off", "on"), default="both", help="with a training job or not")
-    parser.add_argument("--cycles", type=int, default=2, help="times the phases run, alternating (default 2)")
+    parser.add_argument("--cycles", type=positive, default=2, help="times the phases run, alternating (default 2)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST for the job (default: DIGITS_DATA_DIR)")
     parser.add_argument("--app", type=Path, default=PROJECT_ROOT / "app.py")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
