@@ -30,6 +30,20 @@ def test_parameter_counts_match_known_designs():
     assert parameter_count(build_model("mlp")) == 784 * 512 + 512 + 512 * 512 + 512 + 5130
 
 
+def test_fastcnn_is_small_and_its_batch_norm_follows_a_one_epoch_run(tmp_path):
+    import keras
+
+    model = build_model("fastcnn")
+    assert parameter_count(model) == 29_658  # 16-32-64 filters, 5x5 then 3x3, a 576 -> 10 head
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 3 and all(layer.momentum == 0.9 for layer in norms)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+    model.save(tmp_path / "fastcnn.keras")  # a plain Keras file: loads without custom objects
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    loaded = keras.saving.load_model(tmp_path / "fastcnn.keras", compile=False)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
 def test_unknown_architecture_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown architecture 'vgg'.*deepcnn"):
         build_model("vgg")
