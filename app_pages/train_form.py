@@ -108,7 +108,9 @@ def model_section() -> None:
             "lr_schedule",
             "LR schedule",
             options=list(LR_SCHEDULES),
-            help="cosine: down to 1 % of the start by the last epoch; exponential: times the decay each epoch",
+            help="cosine: down to 1 % of the start by the last epoch; exponential: times the decay each epoch; "
+            "onecycle: up from a tenth of the rate to the rate over the first quarter of training, then down "
+            "to almost nothing, every batch",
         ),
         lambda: bounded(
             st.number_input,

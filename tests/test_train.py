@@ -171,6 +171,27 @@ def test_learning_rate_schedules():
     assert expo.lr_at(3) == pytest.approx(1.25e-3)
 
 
+def test_one_cycle_warms_up_to_the_peak_then_anneals_to_almost_nothing():
+    config = TrainConfig(learning_rate=0.02, lr_schedule="onecycle", epochs=4)
+    assert config.lr_per_batch and not TrainConfig(lr_schedule="cosine").lr_per_batch
+    assert config.lr_at(0) == pytest.approx(0.002)  # a tenth of the peak
+    assert config.lr_at(0.5) == pytest.approx((0.002 + 0.02) / 2)  # halfway up the warm-up (first quarter)
+    assert config.lr_at(1) == pytest.approx(0.02)
+    assert config.lr_at(2.5) == pytest.approx((0.02 + 2e-5) / 2)  # halfway down the cosine
+    assert config.lr_at(4) == pytest.approx(2e-5) == config.lr_at(5)  # a thousandth of the peak, then stays
+    rates = [config.lr_at(e / 10) for e in range(41)]
+    assert rates[:10] == sorted(rates[:10]) and rates[10:] == sorted(rates[10:], reverse=True)
+
+
+def test_one_cycle_sets_the_rate_every_batch(tmp_path, tiny_mnist):
+    config = tiny_config(architecture="fastcnn", epochs=2, learning_rate=0.01, lr_schedule="onecycle")
+    no_pen = tmp_path / "none.npz"  # no pen-digits file: no hold-out reports, which this test does not read
+    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="one-cycle", pen_path=no_pen)
+    history = json.loads((run_dir / "history.json").read_text())
+    # Each epoch ends at its last batch's rate (8 batches an epoch), not at the epoch's starting rate.
+    assert history["learning_rate"] == pytest.approx([config.lr_at(7 / 8), config.lr_at(1 + 7 / 8)])
+
+
 def test_split_is_seeded_disjoint_and_sized(tiny_mnist):
     a = split_data(tiny_config(seed=1), tiny_mnist)
     b = split_data(tiny_config(seed=1), tiny_mnist)
