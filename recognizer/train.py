@@ -2,8 +2,8 @@
 
     >>> from recognizer.train import TrainConfig, train
     >>> run_dir = train(TrainConfig(architecture="lenet5", epochs=1, train_subset=500))  # doctest: +SKIP
-    >>> TrainConfig.preset("quick", epochs=1).train_subset  # a ready-made run (PRESETS), one value changed
-    10000
+    >>> TrainConfig.preset("quick", epochs=2).lr_schedule  # a ready-made run (PRESETS), one value changed
+    'onecycle'
 
 What a config may hold is written once, here: each numeric field's ``BOUNDS`` (``problems()``
 checks them, the Train page's widgets offer them) and the ``PRESETS`` the page and
@@ -117,7 +117,16 @@ BOUNDS: dict[str, Bound] = {
 
 # Ready-made runs, each applied over TrainConfig's defaults (so a preset never inherits stray edits).
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(architecture="cnn", epochs=3, train_subset=10_000, augment=False),
+    # One epoch over all of MNIST with a one-cycle rate: 99.1-99.2 % on the test set in a few keras.io
+    # epochs' time (recognizer.training_speed). No validation or augmentation: both cost time one epoch lacks.
+    "quick": dict(
+        architecture="fastcnn",
+        epochs=1,
+        learning_rate=0.02,
+        lr_schedule="onecycle",
+        augment=False,
+        validation_split=0.0,
+    ),
     "standard": dict(architecture="deepcnn", epochs=8, lr_schedule="cosine", canvas_style=0.5, pen_digits=True),
     "best": dict(
         architecture="deepcnn",
@@ -133,7 +142,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # Times scale from the shipped deepcnn-mnist-v1: 20 epochs of 54,000 images took 30 min on a server CPU.
 PRESET_NOTES: dict[str, str] = {
-    "quick": "a small CNN on 10,000 MNIST images, a couple of minutes on a laptop CPU",
+    "quick": "a small batch-norm CNN, one epoch over all 60,000 MNIST images with a one-cycle learning rate "
+    "(about 99.1 % on the test set); about a minute on a CPU",
     "standard": "the strong CNN, 8 epochs with augmentation, canvas-style MNIST and pen digits; "
     "about 15-30 min on a CPU",
     "best": "how the shipped drawing model's base is made (20 epochs, cosine schedule; the shipped model "

@@ -55,7 +55,7 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget, showing the preset
         assert at.get_by_key(f"train_{field.name}").value == shown.get(field.name, quick[field.name]), field.name
     summary = "\n".join(m.value for m in at.markdown)
-    assert "**9,000** MNIST training images (1,000 held out for validation)" in summary
+    assert "**60,000** MNIST training images (0 held out for validation)" in summary  # Quick: all, no validation
     assert "Pen-written digits:" in summary and "Saved corrections: 0" in summary
     assert any("Training runs on: **" in c.value for c in at.caption)  # the device
     table = history_table(at)
@@ -98,10 +98,11 @@ def test_presets_fill_the_form():
     assert at.number_input(key="train_epochs").value == 12
 
     at.segmented_control(key="train_preset").set_value("quick").run()
-    assert at.number_input(key="train_epochs").value == 3
-    assert at.number_input(key="train_train_subset").value == 10_000
-    assert not at.checkbox(key="train_pen_digits").value
-    assert at.selectbox(key="train_lr_schedule").value == "constant"  # Best's schedule does not linger
+    assert at.selectbox(key="train_architecture").value == "fastcnn"
+    assert at.number_input(key="train_epochs").value == 1
+    assert at.number_input(key="train_train_subset").value == 0  # all of MNIST
+    assert not at.checkbox(key="train_pen_digits").value and at.slider(key="train_canvas_style").value == 0
+    assert at.selectbox(key="train_lr_schedule").value == "onecycle"  # Best's cosine does not linger
 
 
 @pytest.fixture

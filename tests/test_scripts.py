@@ -56,8 +56,8 @@ def test_train_cli_preset_gives_its_values_and_flags_given_override_them():
     best = train_cli_config("--preset", "best", "--epochs", "2", "--not-digit", "false", "--lr-schedule", "constant")
     assert best == TrainConfig.preset("best", epochs=2, not_digit=False, lr_schedule="constant")
     assert best.canvas_style == 0.5 and best.pen_digits  # what was not given stays the preset's
-    assert train_cli_config("--preset", "quick").train_subset == 10_000
-    assert train_cli_config("--preset", "quick", "--train-subset", "0").train_subset is None  # 0: all images
+    assert train_cli_config("--preset", "best", "--train-subset", "500").train_subset == 500
+    assert train_cli_config("--preset", "best", "--train-subset", "0").train_subset is None  # 0: all images
     assert train_cli_config("--epochs", "3", "--augment", "false") == TrainConfig(epochs=3, augment=False)
 
 

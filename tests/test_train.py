@@ -157,7 +157,8 @@ def test_presets_apply_over_the_defaults_and_overrides_win():
     best = TrainConfig.preset("best", epochs=2)
     assert best.epochs == 2 and best.not_digit and best.lr_schedule == "cosine" and best.pen_styles == 0.3
     quick = TrainConfig.preset("quick")
-    assert quick.train_subset == 10_000 and not quick.augment and quick.lr_schedule == TrainConfig().lr_schedule
+    assert (quick.architecture, quick.epochs, quick.lr_schedule) == ("fastcnn", 1, "onecycle")
+    assert quick.train_subset is None and quick.validation_split == 0 and not quick.augment  # all 60,000, no extras
     with pytest.raises(ValueError, match="quick, standard, best"):
         TrainConfig.preset("fastest")
 
@@ -205,7 +206,8 @@ def test_split_sizes_are_what_split_data_takes(tiny_mnist):
     for config in (tiny_config(), tiny_config(train_subset=None, validation_split=0.15), tiny_config(train_subset=900)):
         data = split_data(config, tiny_mnist)
         assert split_sizes(config, 600) == (len(data.x_train), len(data.x_val))
-    assert split_sizes(TrainConfig.preset("quick"), MNIST_TRAIN_IMAGES) == (9_000, 1_000)
+    assert split_sizes(TrainConfig.preset("quick"), MNIST_TRAIN_IMAGES) == (60_000, 0)
+    assert split_sizes(TrainConfig(train_subset=10_000), MNIST_TRAIN_IMAGES) == (9_000, 1_000)
     assert split_sizes(TrainConfig(validation_split=0.0), MNIST_TRAIN_IMAGES) == (60_000, 0)
 
 
