@@ -121,7 +121,8 @@ def fine_tune_section() -> None:
 def data_summary(config: TrainConfig, pen_available: tuple[int, int] | str, corrections: int) -> None:
     """What the run will train on, in numbers (``split_sizes`` is the split ``split_data`` makes)."""
     n_train, n_val = split_sizes(config, MNIST_TRAIN_IMAGES)
-    lines = [f"- **{n_train:,}** MNIST training images ({n_val:,} held out for validation)"]
+    held_out = f"{n_val:,} held out for validation" if n_val else "none held out for validation"
+    lines = [f"- **{n_train:,}** MNIST training images ({held_out})"]
     if config.canvas_style > 0:
         lines.append(f"  - {config.canvas_style:.0%} of them shown as canvas strokes each epoch")
     pen_lines, pen_images = _pen_summary(config, pen_available)

@@ -55,7 +55,7 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget, showing the preset
         assert at.get_by_key(f"train_{field.name}").value == shown.get(field.name, quick[field.name]), field.name
     summary = "\n".join(m.value for m in at.markdown)
-    assert "**60,000** MNIST training images (0 held out for validation)" in summary  # Quick: all, no validation
+    assert "**60,000** MNIST training images (none held out for validation)" in summary  # Quick: all, no validation
     assert "Pen-written digits:" in summary and "Saved corrections: 0" in summary
     assert any("Training runs on: **" in c.value for c in at.caption)  # the device
     table = history_table(at)
