@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=list(PRESETS),
         default=None,
-        help="start from a ready-made run: " + "; ".join(f"{name}: {note}" for name, note in PRESET_NOTES.items()),
+        # argparse expands %-formats in help: the notes' percent signs are escaped.
+        help="start from a ready-made run: "
+        + "; ".join(f"{name}: {note}" for name, note in PRESET_NOTES.items()).replace("%", "%%"),
     )
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
