@@ -89,6 +89,14 @@ def pen_section(pen_available: tuple[int, int] | str) -> None:
             help="Share of pen 0s, 1s and 7s written another way: 1 with a long flag (and a foot), 7 crossed, "
             "0 slashed or dotted",
         )
+    bounded(
+        st.slider,
+        "pen_distort",
+        "Reshaped pen digits",
+        disabled=pen_off,
+        help="Share of pen digits reshaped before they are drawn, as other writers might shape them: slant, "
+        "width, a slight bend, strokes that meet a little elsewhere",
+    )
     widget(
         st.checkbox,
         "not_digit",

@@ -162,6 +162,34 @@ def random_rendering(strokes: list[np.ndarray], rng: np.random.Generator, canvas
     return render_digit(strokes, brush=brush, canvas=canvas, height=height, center=(cx, cy))
 
 
+def distorted(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The same digit as another writer might shape it: slant, width, smooth warp, strokes shifted.
+
+    Works on the trajectory, before rendering, so the brush stays round and the ink as wide as
+    drawn (an image warp would stretch both). Sizes are relative to the digit's height:
+    a slant of up to 0.3 (about 17 degrees), width x0.75-1.3, rotation up to 8 degrees, a warp
+    of a few percent that bends strokes (two random waves each way), and every stroke after the
+    first shifted by about 4 % (a 4's or a 5's strokes never meet quite the same way twice).
+    """
+    pts = np.concatenate(strokes)
+    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    size = max(float(np.ptp(pts[:, 1])), float(np.ptp(pts[:, 0])), 1e-6)
+    turn = np.radians(rng.uniform(-8, 8))
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    shape = rotation @ np.array([[np.exp(rng.uniform(-0.29, 0.26)), rng.uniform(-0.3, 0.3)], [0.0, 1.0]])
+    waves = [
+        (rng.normal(0, 0.025, 2), rng.uniform(0.4, 1.2, 2) * rng.choice([-1, 1], 2), rng.uniform(0, 2 * np.pi))
+        for _ in range(2)
+    ]
+
+    def reshape(unit: np.ndarray) -> np.ndarray:
+        warp = sum(amp * np.sin(2 * np.pi * (unit @ freq) + phase)[:, None] for amp, freq, phase in waves)
+        return (unit + warp) @ shape.T
+
+    shifts = [np.zeros(2)] + [rng.normal(0, 0.04, 2) for _ in strokes[1:]]
+    return [centre + size * (reshape((s - centre) / size) + shift) for s, shift in zip(strokes, shifts, strict=True)]
+
+
 def default_pen_digits_path() -> Path | None:
     """``DIGITS_PEN_DIGITS`` if set, else the development copy beside the project, else None."""
     return _default_data_path("DIGITS_PEN_DIGITS", "pen-digits/pen_digits_dev.npz")
@@ -182,10 +210,11 @@ def _default_data_path(variable: str, dev_name: str) -> Path | None:
     return dev_copy if dev_copy.is_file() else None
 
 
-def renderings(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float = 0.0):
+def renderings(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float = 0.0, distort_share: float = 0.0):
     """Yield ``(rgba, label)`` for ``copies`` random canvas renderings of every digit.
 
-    ``style_share`` of the 0s, 1s and 7s are written another way first (``styles.restyled``).
+    ``style_share`` of the 0s, 1s and 7s are written another way first (``styles.restyled``), and
+    ``distort_share`` of all digits reshaped as another writer might (``distorted``).
     """
     from recognizer.styles import restyled  # styles draws with this module's helpers
 
@@ -195,10 +224,14 @@ def renderings(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: floa
             strokes, label = pen.strokes(i), int(pen.labels[i])
             if style_share and rng.random() < style_share:
                 strokes = restyled(strokes, label, rng)
+            if distort_share and rng.random() < distort_share:
+                strokes = distorted(strokes, rng)
             yield random_rendering(strokes, rng), label
 
 
-def as_mnist(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def as_mnist(
+    pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float = 0.0, distort_share: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Random canvas renderings through the app's own preprocessing: (uint8 (M,28,28), labels (M,)).
 
     These are exactly what the model sees when a person draws the same digit on the canvas.
@@ -206,7 +239,7 @@ def as_mnist(pen: PenDigits, seed: int = 0, copies: int = 1, style_share: float 
     from recognizer.preprocess import ink_from_image, normalize_digit
 
     images, labels = [], []
-    for rgba, label in renderings(pen, seed, copies, style_share):
+    for rgba, label in renderings(pen, seed, copies, style_share, distort_share):
         prepared = normalize_digit(ink_from_image(rgba))
         if prepared is not None:
             images.append(np.round(prepared[0] * 255).astype(np.uint8))

@@ -110,6 +110,7 @@ BOUNDS: dict[str, Bound] = {
     "canvas_style": Bound(0.0, 1.0, 0.05),
     "pen_copies": Bound(1, 50, 1),
     "pen_styles": Bound(0.0, 1.0, 0.05),
+    "pen_distort": Bound(0.0, 1.0, 0.05),
     "label_smoothing": Bound(0.0, 0.5, 0.05, high_open=True),
     "mixup": Bound(0.0, 2.0, 0.1),
     "mined_cuts": Bound(0, 100_000, 1),
@@ -182,6 +183,7 @@ class TrainConfig:
     pen_digits: bool = False  # add pen-written digits (training writers), rendered as on the canvas
     pen_copies: int = 4  # renderings per pen digit (brush, size and place vary)
     pen_styles: float = 0.0  # share of pen 0s, 1s and 7s written another way (recognizer.styles)
+    pen_distort: float = 0.0  # share of pen renderings reshaped first: slant, width, warp (pendigits.distorted)
     corrections: bool = False  # add the corrections saved from the Draw page
     not_digit: bool = False  # an 11th class "not one digit": letters, digit groups, fragments, scribbles
     init_from: str | None = None  # start from this run's weights (same architecture and classes)
@@ -389,7 +391,9 @@ def _pen_extras(config: TrainConfig, mnist_count: int, pen_path) -> list[tuple[s
         raise DataError("pen_digits is on but no pen-digits file was found: set DIGITS_PEN_DIGITS to its path")
     pen = load_pen_digits(pen_path)
     pen_train = pen.subset(writer_split(pen)[0])
-    x_pen, y_pen = as_mnist(pen_train, seed=config.seed, copies=config.pen_copies, style_share=config.pen_styles)
+    x_pen, y_pen = as_mnist(
+        pen_train, config.seed, config.pen_copies, style_share=config.pen_styles, distort_share=config.pen_distort
+    )
     extras = [("pen_digits", x_pen, y_pen)]
     if config.not_digit:
         scale = min(1.0, mnist_count / 54000)  # about a third as many as MNIST's full training set
