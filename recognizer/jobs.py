@@ -32,7 +32,7 @@ with the tail of its log. What a killed job leaves behind (a half-saved ``.<job>
 swept by the next start, as are job folders beyond the newest ``JOBS_KEPT``. The job runs under
 ``nice`` with its thread pools limited to ``JOB_THREADS``, so the server keeps a core for visitors;
 its session's scheduling group (Linux autogroup) gets the same niceness, or the nice would count
-only inside that group.
+only inside that group, and its threads run under ``SCHED_IDLE`` (they give way to the server's).
 
 Linux and other POSIX systems (``fcntl``); the process identity is read from ``/proc``.
 """
@@ -495,6 +495,7 @@ def _limit_threads() -> dict:
     """
     niceness = os.nice(JOB_NICENESS)  # before TensorFlow starts threads: new threads inherit it
     autogroup_niceness = _nice_autogroup(niceness)
+    policy = _idle_policy()  # inherited by new threads too
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(JOB_THREADS)
@@ -502,9 +503,24 @@ def _limit_threads() -> dict:
     return {
         "niceness": niceness,
         "autogroup_niceness": autogroup_niceness,
+        "policy": policy,
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
     }
+
+
+def _idle_policy() -> str:
+    """Put this thread under ``SCHED_IDLE`` where the OS has it: "idle", else "normal".
+
+    Niceness shares the CPU out by weight, yet a visitor's request that wakes up can still wait
+    for the job's time slice to end; an idle-policy thread gives way to any ordinary one as soon
+    as it wakes (the tail of the server's answer times is what a job spoils). Unprivileged on Linux.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        return "normal"
+    return "idle"
 
 
 def _nice_autogroup(niceness: int) -> int | None:

@@ -179,6 +179,10 @@ def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(r
     if autogroup.exists():
         assert autogroup.read_text().split()[-1] == str(niceness) == str(limits["autogroup_niceness"])
     assert max(1, len(os.sched_getaffinity(0)) - 1) == jobs.JOB_THREADS
+    # Every thread of the job (TensorFlow's pools included) gives way to the server's at once.
+    assert limits["policy"] == "idle"
+    threads = list(Path(f"/proc/{pid}/task").iterdir())
+    assert len(threads) > 1 and {os.sched_getscheduler(int(t.name)) for t in threads} == {os.SCHED_IDLE}
 
     stop_job(job.job_dir)
     status = wait_for(job.job_dir, ended)
