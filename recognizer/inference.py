@@ -25,9 +25,12 @@ from recognizer.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.segment import read_digits
 from recognizer.sequence import cut_reading, load_shipped_reader, reconcile, settled
 from recognizer.storage import read_json_or
+from recognizer.tta import UNSURE_BELOW, scores_with_views
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
 _MAX_BATCH = 1024
+# Up to this many images go through the TFLite copy one by one (0.7 ms each) rather than a Keras batch.
+_LITE_MAX = 5
 NUM_CLASSES_WITH_NOT_DIGIT = NOT_DIGIT + 1
 # A drawing is "one digit" when the model gives "not one digit" less than half its probability.
 IS_DIGIT_THRESHOLD = 0.5
@@ -61,11 +64,19 @@ class Recognizer:
     """A loaded model plus its run metadata. Shared between users: never mutated after load."""
 
     def __init__(
-        self, model: Any, run_dir: Path | None = None, number_reader: Any = None, lite_model: bytes | None = None
+        self,
+        model: Any,
+        run_dir: Path | None = None,
+        number_reader: Any = None,
+        lite_model: bytes | None = None,
+        views_below: float | None = UNSURE_BELOW,
     ):
         import tensorflow as tf
 
         self.model = model
+        # An answer under this confidence is read again in a few turned and scaled views and
+        # averaged (``recognizer.tta``); None: the network's single answer, always.
+        self.views_below = views_below
         self.run_dir = run_dir
         # The strip reader (``recognizer.sequence``) that reads whole numbers with the classifier.
         self.number_reader = number_reader
@@ -101,30 +112,43 @@ class Recognizer:
 
         return unsure_below(self.metrics)
 
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+    def predict_proba(self, images: np.ndarray, views: bool = True) -> np.ndarray:
         """Digit probabilities (N, 10) for MNIST-format images (see ``to_model_input``).
 
         A model with the class "not one digit" answers which digit *if* it is one: its ten digit
-        probabilities renormalised. ``predict_digit_probability`` gives the rest.
+        probabilities renormalised. ``predict_digit_probability`` gives the rest. ``views=False``:
+        the network's single answer, even where it is unsure (see ``views_below``).
         """
-        return split_not_digit(self.predict_scores(images))[0]
+        return split_not_digit(self.predict_scores(images, views))[0]
 
     def predict_digit_probability(self, images: np.ndarray) -> np.ndarray:
         """(N,) probability that each image is one digit at all (all 1 without that class)."""
         return split_not_digit(self.predict_scores(images))[1]
 
-    def predict_scores(self, images: np.ndarray) -> np.ndarray:
-        """The model's raw output (N, 10 or 11): softmax over digits (and "not one digit")."""
+    def predict_scores(self, images: np.ndarray, views: bool = True) -> np.ndarray:
+        """The model's raw output (N, 10 or 11): softmax over digits (and "not one digit"); an
+        answer under ``views_below`` is the mean over the views of ``recognizer.tta``."""
         x = to_model_input(images)
+        if views and self.views_below is not None:
+            return scores_with_views(self._network_scores, x, self.views_below)
+        return self._network_scores(x)
+
+    def _scores_once(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_scores(images, views=False)
+
+    def _network_scores(self, x: np.ndarray) -> np.ndarray:
+        """One pass of the network over model input: TFLite for a few images, else Keras batches."""
         if not len(x):
             return np.zeros((0, self._classes), np.float32)
+        if self._lite is not None and len(x) <= _LITE_MAX:
+            return self._lite.scores(x)
         if len(x) <= _MAX_BATCH:
             return self._forward(x).numpy()
         return np.concatenate([self._forward(x[i : i + _MAX_BATCH]).numpy() for i in range(0, len(x), _MAX_BATCH)])
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
+    def predict(self, images: np.ndarray, views: bool = True) -> np.ndarray:
         """Predicted digits (N,)."""
-        return self.predict_proba(images).argmax(axis=1)
+        return self.predict_proba(images, views).argmax(axis=1)
 
     def adapt(self, images: np.ndarray, labels) -> Recognizer:
         """A new recognizer taught that ``images`` (28x28 inputs, as ``Prediction.input``) are
@@ -177,22 +201,22 @@ class Recognizer:
     def _pieces(self, ink: np.ndarray) -> list:
         """The digits of a number: the strip reader's cut when the classifier surely agrees with
         it (most numbers, a few ms), else the segmenting search weighed with the strip reader."""
+        # The cuts weigh the network's single answers (what their rules were measured with), and a
+        # search scores many wrong cuts, each unsure: views would multiply its work.
+        score = self._scores_once
         if self.number_reader is None:
-            return read_digits(ink, self.predict_scores)
+            return read_digits(ink, score)
         found = self.number_reader.read(ink)
-        cut = cut_reading(ink, found, self.predict_scores)
+        cut = cut_reading(ink, found, score)
         if settled(cut, found):
             return cut
-        return reconcile(read_digits(ink, self.predict_scores), found, cut)
+        return reconcile(read_digits(ink, score), found, cut)
 
     def _predict_prepared(self, prepared: list) -> list[Prediction | None]:
         ready = [p for p in prepared if p is not None]
         if not ready:
             return [None] * len(prepared)
-        images = np.stack([img for img, _ in ready])
-        single = self._lite is not None and len(ready) == 1
-        scores = self._lite.scores(images) if single else self.predict_scores(images)
-        proba, is_digit = split_not_digit(scores)
+        proba, is_digit = split_not_digit(self.predict_scores(np.stack([img for img, _ in ready])))
         answers = iter(
             Prediction(int(p.argmax()), float(p.max()), p, img, box, float(d))
             for p, d, (img, box) in zip(proba, is_digit, ready, strict=True)

@@ -713,6 +713,7 @@ def _test(model, data: DataSplit, pen_path) -> _Tested:
     proba = recognizer.predict_proba(data.x_test)
     not_digit = not_digit_holdout_report(recognizer, pen_path) if recognizer.knows_not_digit else None
     report = classification_report(data.y_test, proba)
+    report["network_accuracy"] = float(np.mean(recognizer.predict(data.x_test, views=False) == data.y_test))
     calibration = calibration_holdout_report(recognizer, pen_path, data.y_test, proba)
     return _Tested(data.y_test, proba, report, pen_holdout_report(recognizer, pen_path), not_digit, calibration)
 
