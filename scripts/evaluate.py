@@ -6,7 +6,8 @@ python scripts/evaluate.py --model models/deepcnn-drawings-v2 --holdout --write-
 
 ``--holdout`` also reads the held-out writers' pen digits: accuracy, each styled way of writing
 1, 7 and 0, the calibration error and the measured "Not sure" threshold (``recognizer.confidence``).
-``--write-metrics`` stores those in the run's ``metrics.json`` (for a run made before they existed).
+``--write-metrics`` stores those, and the MNIST figures as the model is read now, in the run's
+``metrics.json`` (for a run made before they existed).
 """
 
 from __future__ import annotations
@@ -138,6 +139,9 @@ def _store_holdout(run_dir: Path, report: dict, argv: list[str] | None) -> None:
     """Put the hold-out figures in the run's metrics.json, saying how they were measured."""
     path = run_dir / "metrics.json"
     metrics = read_json_or(path, {})
+    # MNIST as the model is read now (views where unsure), beside the network alone.
+    metrics.update(test_accuracy=report["accuracy"], error_count=report["error_count"])
+    metrics["network_accuracy"] = report["network_accuracy"]
     metrics.update(pen_holdout_accuracy=report["pen_holdout"]["accuracy"], pen_holdout=report["pen_holdout"])
     metrics["calibration"] = report["calibration"]
     command = " ".join(["python scripts/evaluate.py", *(sys.argv[1:] if argv is None else argv)])
