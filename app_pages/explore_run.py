@@ -172,12 +172,23 @@ def confusion_tables(metrics: dict) -> None:
         )
 
 
+def views_caption(metrics: dict) -> None:
+    """Why the matrix can count more errors than the accuracy above: it is the network alone."""
+    net, read = metrics.get("network_accuracy"), metrics.get("test_accuracy")
+    if isinstance(net, (int, float)) and isinstance(read, (int, float)) and net != read:
+        st.caption(
+            f"The matrix and the per-class figures are the network alone, one look per image "
+            f"({net:.2%}). The app looks again at unsure images from five views, which reads {read:.2%}."
+        )
+
+
 def confusion_section(run: dict, metrics: dict) -> None:
     cm = metrics.get("confusion_matrix")
     if not cm:
         st.info("This run's metrics.json has no confusion matrix.")
         return
     cm = np.asarray(cm, dtype=int)
+    views_caption(metrics)
     left, right = st.columns([3, 2])
     with left:
         confusion_matrix(run, cm)

@@ -223,3 +223,15 @@ def test_number_reader_section_shows_how_the_shipped_strip_reader_was_made_and_s
     assert shown["alone, touching, 4 digits"].endswith("%")
     assert "scripts/train_number_reader.py" in texts(at)
     assert "scatter" in set().union(*trace_types(at))
+
+
+def test_the_matrix_says_it_is_the_network_alone_when_views_read_better(mnist):
+    metrics = json.loads((active_model_dir() / "metrics.json").read_text())
+    net, read = metrics["network_accuracy"], metrics["test_accuracy"]
+    assert net < read  # the active model reads better with views: the caption has to explain
+    at = open_explore_page()
+    caption = next(c.value for c in at.caption if "network alone" in c.value)
+    assert f"{net:.2%}" in caption and f"{read:.2%}" in caption
+    # The matrix counts the network's own errors, not the figure shown above it.
+    cm = metrics["confusion_matrix"]
+    assert 1 - sum(cm[i][i] for i in range(10)) / sum(map(sum, cm)) == pytest.approx(1 - net, abs=1e-4)
