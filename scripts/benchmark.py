@@ -285,6 +285,7 @@ def while_training(browser, urls: dict[str, str], digits: dict[str, list], home:
     """``stroke_round`` while a training job runs (or why it could not)."""
     from recognizer import pen_timing
     from recognizer.data import DataError, find_mnist_dir
+    from recognizer.jobs import job_status
     from recognizer.train import TrainConfig
 
     try:
@@ -295,11 +296,18 @@ def while_training(browser, urls: dict[str, str], digits: dict[str, list], home:
     job = pen_timing.start_long_job(home / "runs", ready_within=5 if quick else 120, config=config)
     try:
         figures = stroke_round(browser, urls, digits, warm_up=not quick)
+        # Read before it is stopped: a job killed after the grace is "failed", yet trained throughout.
+        during = job_status(job.job_dir).get("status", "?")
     finally:
-        status = pen_timing.end_job(job, grace=3 if quick else 60)
+        ended = pen_timing.end_job(job, grace=3 if quick else 60)
     return {
         **figures,
-        "job": {"architecture": config.architecture, "train_subset": config.train_subset, "status": status},
+        "job": {
+            "architecture": config.architecture,
+            "train_subset": config.train_subset,
+            "status_when_measured": during,
+            "status_after_stop": ended,
+        },
     }
 
 
