@@ -110,7 +110,8 @@ def _as_uint8(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr
     if np.issubdtype(arr.dtype, np.floating) and arr.size and np.nanmax(arr) <= 1.0:
-        return np.clip(np.nan_to_num(arr) * 255 + 0.5, 0, 255).astype(np.uint8)
+        # Clip before scaling: a huge negative float (or -inf) times 255 would overflow.
+        return (np.clip(np.nan_to_num(arr), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     if np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating):
         return np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
     raise ValueError(f"unsupported image dtype {arr.dtype}")
