@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages import teach
-from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready
+from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready, page_on_screen
 from recognizer.feedback import FeedbackStore
 from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
 from recognizer.timing_log import timed
@@ -182,6 +182,9 @@ def digit_answer(image) -> None:
     blank = nothing_drawn(image)
     if blank:
         st.info("Draw a digit on the canvas: the answer appears after each stroke.")
+    if image is None and not model_ready():
+        return  # the canvas has not reported yet: the model loads once the browser has built the page
+    page_on_screen()
     note = st.empty()
     if not model_ready():
         # The canvas is on screen already; this run waits for the model (without reruns, which
