@@ -76,6 +76,22 @@ def held_out_digits(count: int, seed: int = 0) -> list[tuple[list[np.ndarray], i
     return [(pen.strokes(int(i)), int(pen.labels[i])) for i in chosen]
 
 
+def wait_for_the_model(browser, url: str) -> None:
+    """One page draws a bar and waits for its answer, so no drawing counted waits for the load.
+
+    The app loads its model once its first page is on screen; a drawing made meanwhile shows
+    "Loading the model…", and the page, quiet while it loads, would look settled without an answer.
+    """
+    page = pen_timing.new_page(browser)
+    try:
+        box = pen_timing.open_page(page, url)
+        pen_timing.trace_with_mouse(page, [np.array([[140.0, 40.0 + 10 * k] for k in range(20)])], box)
+        answer = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+        answer.wait_for(timeout=pen_timing.ANSWER_TIMEOUT_S * 2000)
+    finally:
+        page.context.close()
+
+
 def open_sessions(browser, url: str, count: int) -> list[tuple[object, dict]]:
     """``count`` fresh sessions on the Draw page: (page, canvas box) each."""
     sessions = []
@@ -281,6 +297,7 @@ def measure(args) -> dict:
         browser = pen_timing.launch_browser(playwright)
         try:
             pen_timing.wait_until_healthy(server)
+            wait_for_the_model(browser, server.url)
             samples, jobs = run_cycles(args, browser, server.url, folder, counts)
         finally:
             browser.close()
