@@ -179,6 +179,13 @@ def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(r
     if autogroup.exists():
         assert autogroup.read_text().split()[-1] == str(niceness) == str(limits["autogroup_niceness"])
     assert max(1, len(os.sched_getaffinity(0)) - 1) == jobs.JOB_THREADS
+    # It keeps off the first CPU (the server's) when there is more than one, TensorFlow's threads too.
+    mine = sorted(os.sched_getaffinity(0))
+    expected = set(mine[1:] if len(mine) > 1 else mine)
+    assert set(limits["cpus"]) == expected
+    assert {frozenset(os.sched_getaffinity(int(t.name))) for t in Path(f"/proc/{pid}/task").iterdir()} == {
+        frozenset(expected)
+    }
     # Every thread of the job (TensorFlow's pools included) gives way to the server's at once.
     assert limits["policy"] == "idle"
     threads = list(Path(f"/proc/{pid}/task").iterdir())
