@@ -102,3 +102,54 @@ def test_read_digits_gives_boxes_inside_the_ink(ink):
 def test_non_arrays_are_value_errors(image):
     with pytest.raises(ValueError):
         ink_from_image(image)
+
+
+# --- Fast paths that must give the slow path's answer to the bit -----------------------------
+
+
+def _transform_thresholded(mask: np.ndarray, width: float, target: float) -> np.ndarray:
+    """``set_stroke_width`` as it was before its disk fast path: always the distance transform."""
+    import cv2
+
+    from recognizer.preprocess import DISTANCE_MASK
+
+    half_change = (target - width) / 2.0
+    pad = int(np.ceil(max(half_change, 0))) + 1
+    padded = cv2.copyMakeBorder(mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    if half_change < 0:
+        return (cv2.distanceTransform(padded, cv2.DIST_L2, DISTANCE_MASK) > -half_change).astype(np.uint8)
+    return (cv2.distanceTransform(1 - padded, cv2.DIST_L2, DISTANCE_MASK) <= half_change).astype(np.uint8)
+
+
+MASKS = hnp.arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40)), elements=st.integers(0, 1))
+
+
+@PROPERTY
+@given(mask=MASKS, half_change=st.floats(-4.0, 4.0).filter(lambda h: abs(h) >= 0.5))
+def test_thickening_and_thinning_by_a_disk_equal_the_distance_transform(mask, half_change):
+    from recognizer.preprocess import set_stroke_width
+
+    width = 6.0
+    target = width + 2 * half_change
+    assert np.array_equal(set_stroke_width(mask, width, target), _transform_thresholded(mask, width, target))
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.4, 1.41, 2.0, 2.19, 2.2, 2.8, 2.83, 3.0, 3.2, 3.6, 4.0])
+def test_disk_equals_the_transform_at_the_chamfer_steps(radius):
+    """Radii on and beside the chamfer mask's own distances (1, 1.4, 2.1969, 2.8, ...), where an
+    exact Euclidean disk would differ from the transform."""
+    from recognizer.preprocess import set_stroke_width
+
+    mask = np.zeros((30, 30), np.uint8)
+    mask[15, 15] = 1
+    mask[5:25, 20:27] = 1
+    for target in (6.0 + 2 * radius, 6.0 - 2 * radius):
+        assert np.array_equal(set_stroke_width(mask, 6.0, target), _transform_thresholded(mask, 6.0, target))
+
+
+@PROPERTY
+@given(values=hnp.arrays(np.float32, st.integers(1, 60), elements=st.floats(0, 100, width=32)))
+def test_stroke_width_median_is_numpys_median(values):
+    from recognizer.preprocess import _median
+
+    assert _median(values) == float(np.median(values))
