@@ -115,7 +115,7 @@ def _freeze_the_heap() -> None:
 
 def _recognizer_with_lite(model_dir: str) -> Recognizer:
     """The model, with a TFLite copy answering single drawings (``recognizer.export``)."""
-    from recognizer import Recognizer, load_recognizer
+    from recognizer import load_recognizer
     from recognizer.export import cached_tflite
 
     rec = load_recognizer(model_dir)
@@ -123,7 +123,7 @@ def _recognizer_with_lite(model_dir: str) -> Recognizer:
         lite = cached_tflite(rec.model, Path(model_dir) / MODEL_FILE)
     except Exception:  # noqa: BLE001 -- a model TFLite cannot convert still answers through Keras
         return rec
-    return Recognizer(rec.model, rec.run_dir, rec.number_reader, lite_model=lite)
+    return rec.with_lite_model(lite)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -128,13 +128,15 @@ def adapt(recognizer: Recognizer, images, labels) -> Recognizer:
 
     x, y = check_corrections(images, labels)
     if not len(x):
-        return Recognizer(recognizer.model, recognizer.run_dir, recognizer.number_reader)
+        return Recognizer(recognizer.model, recognizer.run_dir, recognizer.number_reader, panel=recognizer.panel)
     features_of = feature_model(recognizer.model)
     features, scores = features_of(x, training=False)
     prototypes = _unit_rows(features).numpy()
     radii = correction_radii(prototypes, y, *reference_digits(recognizer.model, features_of))
     model = _nearest_correction_model(features_of, prototypes, y, radii, int(scores.shape[-1]))
-    return Recognizer(model, recognizer.run_dir, recognizer.number_reader)
+    # The panel (``Recognizer.panel``) still reads the answers the taught network is unsure of; a
+    # correction that decides an answer makes it sure, so the panel never overrules one.
+    return Recognizer(model, recognizer.run_dir, recognizer.number_reader, panel=recognizer.panel)
 
 
 def correction_radii(prototypes: np.ndarray, labels: np.ndarray, references: np.ndarray, ref_labels: np.ndarray):

@@ -70,6 +70,7 @@ class Recognizer:
         number_reader: Any = None,
         lite_model: bytes | None = None,
         views_below: float | None = UNSURE_BELOW,
+        panel: tuple[Recognizer, ...] = (),
     ):
         import tensorflow as tf
 
@@ -77,6 +78,8 @@ class Recognizer:
         # An answer under this confidence is read again in a few turned and scaled views and
         # averaged (``recognizer.tta``); None: the network's single answer, always.
         self.views_below = views_below
+        # Other networks that read those unsure answers too, each in every view (``PANEL_FILE``).
+        self.panel = panel
         self.run_dir = run_dir
         # The strip reader (``recognizer.sequence``) that reads whole numbers with the classifier.
         self.number_reader = number_reader
@@ -88,6 +91,8 @@ class Recognizer:
         )
         # Trace now, not on the first user's request.
         self._classes = int(self._forward(tf.zeros([1, 28, 28, 1])).shape[-1])
+        if any(member._classes != self._classes for member in panel):
+            raise ValueError(f"{self.name}: every network of a panel gives {self._classes} scores")
         # A TFLite copy of the model (``recognizer.export``) answers single drawings: the same
         # numbers, a third of the time of a tf.function call for one image. Batches stay on Keras.
         self._lite = None
@@ -130,8 +135,13 @@ class Recognizer:
         answer under ``views_below`` is the mean over the views of ``recognizer.tta``."""
         x = to_model_input(images)
         if views and self.views_below is not None:
-            return scores_with_views(self._network_scores, x, self.views_below)
+            panel = tuple(member._network_scores for member in self.panel)
+            return scores_with_views(self._network_scores, x, self.views_below, panel)
         return self._network_scores(x)
+
+    def with_lite_model(self, lite_model: bytes) -> Recognizer:
+        """The same recognizer with a TFLite copy of its network answering single drawings."""
+        return Recognizer(self.model, self.run_dir, self.number_reader, lite_model, self.views_below, self.panel)
 
     def _scores_once(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scores(images, views=False)
@@ -239,10 +249,14 @@ def _read_optional(run_dir: Path | None, name: str) -> dict:
     return {} if run_dir is None else read_json_or(run_dir / name, {})
 
 
-def load_recognizer(path: str | os.PathLike | None = None, number_reader: bool = True) -> Recognizer:
+def load_recognizer(
+    path: str | os.PathLike | None = None, number_reader: bool = True, panel: bool = False
+) -> Recognizer:
     """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model.
 
     ``number_reader``: also load the shipped strip reader that reads whole numbers with it.
+    ``panel``: also load the networks the run's ``PANEL_FILE`` names, if it has one (an option:
+    the app reads with the network alone, see ``PANEL_FILE``).
     """
     import keras
 
@@ -251,4 +265,33 @@ def load_recognizer(path: str | os.PathLike | None = None, number_reader: bool =
     if not model_file.is_file():
         raise ModelNotFoundError(f"no model at {model_file}")
     model = keras.saving.load_model(model_file, compile=False)
-    return Recognizer(model, model_file.parent, load_shipped_reader() if number_reader else None)
+    classes = model.output_shape[-1]
+    members = tuple(m for m in load_panel(model_file.parent) if m._classes == classes) if panel else ()
+    return Recognizer(model, model_file.parent, load_shipped_reader() if number_reader else None, panel=members)
+
+
+# A run folder may name other runs beside it, {"members": ["run-name", ...]}, that read an answer
+# its network is unsure of along with it (``load_recognizer(..., panel=True)``): those answers hold
+# most of its errors, and networks trained otherwise err differently there. Measured for the
+# shipped model in the README ("A panel for unsure answers"): more right on real writing, but its
+# unsure answers are then right too often for an honest "Not sure", so the app does not use it.
+PANEL_FILE = "panel.json"
+
+
+def load_panel(run_dir: Path) -> tuple[Recognizer, ...]:
+    """The networks ``run_dir/PANEL_FILE`` names (runs in the same folder), loaded; () without one.
+
+    A member that is missing or broken is left out (so is one that gives other scores than the run,
+    by ``load_recognizer``): the run still answers, with the members it has.
+    """
+    members = read_json_or(run_dir / PANEL_FILE, {})
+    names = members.get("members") if isinstance(members, dict) else None
+    loaded = []
+    for name in names if isinstance(names, list) else []:
+        if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
+            continue  # only a run beside this one
+        try:
+            loaded.append(load_recognizer(run_dir.parent / name, number_reader=False, panel=False))
+        except Exception:  # noqa: BLE001 -- whatever a broken member raises, the run answers without it
+            continue
+    return tuple(loaded)

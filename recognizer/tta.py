@@ -44,11 +44,13 @@ def tta_proba(recognizer, images: np.ndarray, chosen: tuple[tuple[float, float],
 UNSURE_BELOW = 0.97
 
 
-def scores_with_views(score, x: np.ndarray, below: float = UNSURE_BELOW) -> np.ndarray:
+def scores_with_views(score, x: np.ndarray, below: float = UNSURE_BELOW, panel: tuple = ()) -> np.ndarray:
     """``score(x)`` (N, classes), each answer under ``below`` replaced by its mean over every view.
 
     ``score`` takes model input (N, 28, 28, 1) and gives raw scores (softmax, "not one digit"
     included); the confidence is that of the digit the scores name (``inference.split_not_digit``).
+    ``panel``: more such functions (other networks, see ``Recognizer.panel``); an unsure answer is
+    then the mean of every network's mean over the views, ``score``'s included.
     """
     from recognizer.inference import split_not_digit
 
@@ -57,5 +59,10 @@ def scores_with_views(score, x: np.ndarray, below: float = UNSURE_BELOW) -> np.n
     if unsure.size:
         others = views(x[unsure, ..., 0], VIEWS[1:]).reshape(-1, *x.shape[1:])
         extra = score(others).reshape(len(VIEWS) - 1, unsure.size, -1)
-        scores[unsure] = (scores[unsure] + extra.sum(axis=0)) / len(VIEWS)
+        mean = (scores[unsure] + extra.sum(axis=0)) / len(VIEWS)
+        if panel:
+            every = np.concatenate([x[unsure], others])  # view-major, as ``views`` orders them
+            means = [member(every).reshape(len(VIEWS), unsure.size, -1).mean(axis=0) for member in panel]
+            mean = np.mean([mean, *means], axis=0)
+        scores[unsure] = mean
     return scores

@@ -143,10 +143,9 @@ def cycling(images: list[np.ndarray], fn: Callable[[np.ndarray], object]) -> Cal
 
 def app_recognizer(rec):
     """The recognizer as the app builds it: single drawings through a float32 TFLite copy."""
-    from recognizer import Recognizer
     from recognizer.export import to_tflite
 
-    return Recognizer(rec.model, rec.run_dir, rec.number_reader, lite_model=to_tflite(rec.model, "float32"))
+    return rec.with_lite_model(to_tflite(rec.model, "float32"))
 
 
 def batch_throughput(rec, images: np.ndarray, repeats: int) -> dict:

@@ -3,9 +3,13 @@
 python scripts/evaluate.py                       # the active model
 python scripts/evaluate.py --model models/deepcnn-mnist-v1 --json report.json
 python scripts/evaluate.py --model models/deepcnn-drawings-v2 --holdout --write-metrics
+python scripts/evaluate.py --model models/deepcnn-drawings-v4 --holdout --panel
 
 ``--holdout`` also reads the held-out writers' pen digits: accuracy, each styled way of writing
-1, 7 and 0, the calibration error and the measured "Not sure" threshold (``recognizer.confidence``).
+1, 7 and 0, the calibration error, the measured "Not sure" threshold (``recognizer.confidence``) and,
+for a model that knows "not a digit", how often it flags held-out letters, digit pairs and digits.
+``--panel`` reads the answers the network is unsure of with the runs its ``panel.json`` names too
+(``recognizer.inference.PANEL_FILE``).
 ``--write-metrics`` stores those, and the MNIST figures as the model is read now, in the run's
 ``metrics.json`` (for a run made before they existed).
 """
@@ -25,7 +29,7 @@ from recognizer.evaluate import classification_report  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
 from recognizer.runs import ModelNotFoundError  # noqa: E402
 from recognizer.storage import read_json_or, write_json_atomic  # noqa: E402
-from recognizer.train import calibration_holdout_report, pen_holdout_report  # noqa: E402
+from recognizer.train import calibration_holdout_report, not_digit_holdout_report, pen_holdout_report  # noqa: E402
 
 
 def format_report(report: dict, name: str) -> str:
@@ -50,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="folder with the MNIST IDX gz files")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.add_argument("--holdout", action="store_true", help="also read the held-out pen digits")
+    parser.add_argument("--panel", action="store_true", help="read unsure answers with the run's panel too")
     parser.add_argument("--write-metrics", action="store_true", help="store the hold-out figures in metrics.json")
     parser.add_argument("--tta", action="store_true", help="also read with test-time augmentation (recognizer.tta)")
     return parser
@@ -60,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.write_metrics and not args.holdout:
         parser.error("--write-metrics needs --holdout")
+    if args.write_metrics and args.panel:
+        parser.error("--write-metrics stores how the app reads a run: without its panel")
     try:
-        rec = load_recognizer(args.model)
+        rec = load_recognizer(args.model, panel=args.panel)
         _, (x_test, y_test) = load_mnist(args.data_dir, progress=terminal_progress())
     except (ModelNotFoundError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -69,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     proba = rec.predict_proba(x_test)
     report = classification_report(y_test, proba)
     report["network_accuracy"] = float(np.mean(rec.predict(x_test, views=False) == y_test))
+    report["panel"] = [member.name for member in rec.panel]
     print(format_report(report, rec.name))
+    if rec.panel:
+        print(f"unsure answers read with the panel: {', '.join(report['panel'])}")
     if args.holdout and not _add_holdout(report, rec, y_test, proba):
         return 1
     if args.tta:
@@ -88,7 +98,9 @@ def _add_holdout(report: dict, rec, y_test, proba) -> bool:
         print("error: no pen-digits file (set DIGITS_PEN_DIGITS)", file=sys.stderr)
         return False
     report["calibration"] = calibration_holdout_report(rec, None, y_test, proba)
-    print(format_holdout(report["pen_holdout"], report["calibration"]))
+    if rec.knows_not_digit:
+        report["not_digit"] = not_digit_holdout_report(rec, None)
+    print(format_holdout(report["pen_holdout"], report["calibration"], report.get("not_digit")))
     return True
 
 
@@ -116,7 +128,7 @@ def _tta_figures(rec, x_test, y_test) -> dict:
     return figures
 
 
-def format_holdout(pen: dict, calibration: dict) -> str:
+def format_holdout(pen: dict, calibration: dict, not_digit: dict | None = None) -> str:
     threshold = calibration["unsure_below"]
     lines = [
         "",
@@ -132,6 +144,10 @@ def format_holdout(pen: dict, calibration: dict) -> str:
             f"'Not sure' under {threshold:.0%}: {below['share']:.1%} of answers, right {below['accuracy']:.1%}"
             f" (above it: {above['accuracy']:.2%})"
         )
+    if not_digit:
+        flagged = f"two digits {not_digit['two_digits_flagged']:.1%}, single digits {not_digit['digits_flagged']:.1%}"
+        letters = f"letters {not_digit['letters_flagged']:.1%}, " if "letters_flagged" in not_digit else ""
+        lines.append(f"flagged 'not a digit': {letters}{flagged}")
     return "\n".join(lines)
 
 
@@ -144,6 +160,8 @@ def _store_holdout(run_dir: Path, report: dict, argv: list[str] | None) -> None:
     metrics["network_accuracy"] = report["network_accuracy"]
     metrics.update(pen_holdout_accuracy=report["pen_holdout"]["accuracy"], pen_holdout=report["pen_holdout"])
     metrics["calibration"] = report["calibration"]
+    if report.get("not_digit"):
+        metrics["not_digit"] = report["not_digit"]
     command = " ".join(["python scripts/evaluate.py", *(sys.argv[1:] if argv is None else argv)])
     metrics["holdout_measured_by"] = command
     write_json_atomic(path, metrics)
