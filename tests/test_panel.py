@@ -50,13 +50,15 @@ def test_each_member_reads_the_same_views_as_the_network():
     np.testing.assert_allclose(batch, expected, atol=1e-6)
 
 
-@pytest.fixture
-def runs(tmp_path, tiny_run):
-    """Two runs side by side: ``main`` (the tiny trained LeNet-5) and ``other`` (an untrained one)."""
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_run):
+    """Runs side by side: ``main`` (the tiny trained LeNet-5), ``other`` (an untrained one) and
+    ``eleven`` (one with the class "not one digit"). Each test writes the panel file it needs."""
     import keras
 
     from recognizer.models import build_model
 
+    tmp_path = tmp_path_factory.mktemp("panel-runs")
     main = tmp_path / "main"
     shutil.copytree(tiny_run, main)
     for name, classes in (("other", 10), ("eleven", 11)):
