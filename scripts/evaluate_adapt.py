@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from recognizer import load_recognizer
-from recognizer.pendigits import default_pen_digits_path, load_pen_digits, random_rendering, writer_split
-from recognizer.styles import styled
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from recognizer import load_recognizer  # noqa: E402
+from recognizer.pendigits import default_pen_digits_path, load_pen_digits, random_rendering, writer_split  # noqa: E402
+from recognizer.styles import styled  # noqa: E402
 
 STYLES = {1: "1 long flag", 0: "0 slashed", 7: "7 crossed"}
 

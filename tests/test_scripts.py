@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,24 @@ def test_scripts_have_help(script, capsys):
         load_script(script).main(["--help"])
     assert exit_info.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
+def test_every_script_runs_from_the_repository_root_as_the_readme_says(script):
+    """``python scripts/NAME.py --help`` in a fresh process: each script finds the library itself."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, f"scripts/{script}", "--help"],
+        cwd=SCRIPTS.parent,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout
 
 
 def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, capsys):
