@@ -125,9 +125,13 @@ def draw_round(sessions, digits) -> list[dict]:
 
 def server_figures(records: list[dict]) -> dict:
     """The Draw page's time per answer (reruns with ink that finished) from the timing log."""
-    answers = [r["ms"] for r in records if r.get("ink") and r.get("ok")]
+    done = [r for r in records if r.get("ink") and r.get("ok")]
+    answers = [r["ms"] for r in done]
     return {
         **pen_timing.summary(answers),
+        # The server thread's own CPU time per answer: a job that slows the computing shows here,
+        # one that makes answers wait (for the GIL, for a CPU) only in the wall times above.
+        "cpu": pen_timing.summary([r["cpu_ms"] for r in done if "cpu_ms" in r]),
         "slowest_ms": sorted(answers, reverse=True)[:SLOWEST_SHOWN],
         "reruns_stopped": sum(not r.get("ok") for r in records),
         "reruns_blank": sum(bool(r.get("ok") and not r.get("ink")) for r in records),

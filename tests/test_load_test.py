@@ -32,7 +32,7 @@ load_test = _load_script()
 def sample(sessions: int, server_ms: list[float], browser_ms: list[float] | None = None) -> dict:
     """A configuration's raw sample as run_configuration returns it: every drawing answered, each
     answer one finished rerun with ink, each clearing one blank rerun."""
-    inked = [{"what": "draw", "ms": ms, "ok": True, "ink": True} for ms in server_ms]
+    inked = [{"what": "draw", "ms": ms, "cpu_ms": ms / 2, "ok": True, "ink": True} for ms in server_ms]
     blank = [{"what": "draw", "ms": 5.0, "ok": True, "ink": False} for _ in server_ms]
     browser = browser_ms if browser_ms is not None else [400.0 + ms for ms in server_ms]
     count = len(server_ms) + sessions  # the warm-ups were drawn and answered too
@@ -68,6 +68,7 @@ def test_the_answers_of_each_condition_are_pooled_across_cycles_before_the_p95()
     assert off["server"]["p95_ms"] == round(float(np.percentile(off_ms, 95)), 1)
     assert on["server"]["p95_ms"] == round(float(np.percentile(on_ms, 95)), 1)
     assert off["server"]["slowest_ms"] == [900.0, 900.0, 45.0, 45.0, 45.0]
+    assert off["server"]["cpu"]["p95_ms"] == round(float(np.percentile(off_ms, 95)) / 2, 1)
     assert off["server"]["reruns_blank"] == 60 and off["server"]["reruns_stopped"] == 0
     assert off["drawn"] == off["answered"] == 72 and off["cycles"] == 2
     assert off["browser"]["trials"] == 60
