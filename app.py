@@ -9,7 +9,7 @@ soon as the model is ready.
 
 import streamlit as st
 
-from app_pages.shared import sidebar, start_loading_model
+from app_pages.shared import continue_paused_job, sidebar, start_loading_model
 
 st.set_page_config(page_title="Digit Recognizer", page_icon="✍️", layout="wide")
 
@@ -25,3 +25,4 @@ page.run()
 # After the page, so its first screen (the canvas) is not slowed by the load; the Draw page has
 # started it already, and a visit to another page has the model ready for the Draw page.
 start_loading_model()
+continue_paused_job()  # once per server: a job a dead server left paused runs on

@@ -15,6 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 from app_pages import teach
 from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready, page_on_screen
 from recognizer.feedback import FeedbackStore
+from recognizer.job_pause import visitors_first
 from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
 from recognizer.timing_log import timed
 from recognizer.units import MB, megabytes
@@ -206,7 +207,9 @@ def digit_answer(image) -> None:
 def one_digit() -> None:
     # Wide enough for the 280 px canvas on a 1280 px laptop screen with the sidebar; on a phone
     # the columns stack and the answer comes right under the canvas.
-    with timed("one digit") as record:  # logged only when DIGITS_TIMING_LOG is set (load tests)
+    # A training job waits while this runs (visitors_first); the time is logged only when
+    # DIGITS_TIMING_LOG is set (load tests).
+    with timed("one digit") as record, visitors_first():
         draw_col, answer_col = st.columns([2, 3], gap="medium")
         with draw_col:
             image = canvas(280, 280, "digit-canvas")
@@ -217,10 +220,11 @@ def one_digit() -> None:
 
 @st.fragment
 def a_number() -> None:
-    image = canvas(700, 240, "number-canvas")
-    rec = teach.visitor_recognizer(active_recognizer())
-    if rec is not None:
-        show_number(image, rec.read_number(image) if image is not None else [], "number")
+    with visitors_first():
+        image = canvas(700, 240, "number-canvas")
+        rec = teach.visitor_recognizer(active_recognizer())
+        if rec is not None:
+            show_number(image, rec.read_number(image) if image is not None else [], "number")
 
 
 def upload_a_photo() -> None:
@@ -237,8 +241,9 @@ def upload_a_photo() -> None:
     if rec is None:
         return
     try:
-        photo = decode_image(upload.getvalue())
-        digits = rec.read_photo(photo)
+        with visitors_first():
+            photo = decode_image(upload.getvalue())
+            digits = rec.read_photo(photo)
     except ValueError as exc:
         st.error(f"Could not read {upload.name}: {exc}.")
     else:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from recognizer.job_pause import resume_job
 from recognizer.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
 from recognizer.storage import read_json_or
 
@@ -175,6 +176,13 @@ def start_loading_model() -> None:
     """Start loading the active model in the background (once per server); never waits."""
     with contextlib.suppress(ModelNotFoundError, OSError):  # the page that needs the model says so
         _active_loading()
+
+
+@st.cache_resource(show_spinner=False)
+def continue_paused_job() -> bool:
+    """Once per server: continue a training job that a server which died mid-answer left paused
+    (``recognizer.job_pause``); True if one was signalled."""
+    return resume_job()
 
 
 def active_recognizer(wait: bool = True) -> Recognizer | None:

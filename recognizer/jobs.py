@@ -335,6 +335,7 @@ def start_job(
 def stop_job(job_dir: str | os.PathLike) -> None:
     """Ask a job to stop after its current batch; it saves its best weights as a stopped run."""
     (Path(job_dir) / "stop").touch()
+    signal_job(job_dir, signal.SIGCONT)  # a job paused for visitors (``job_pause``) must see it
 
 
 def kill_job(job_dir: str | os.PathLike) -> bool:
@@ -343,23 +344,38 @@ def kill_job(job_dir: str | os.PathLike) -> bool:
     Only the process the job recorded as itself is signalled: same pid, start time and boot. A
     stale state whose pid now belongs to another process leaves that process alone.
     """
+    return signal_job(job_dir, signal.SIGKILL)
+
+
+def job_pidfd(job_dir: str | os.PathLike) -> int | None:
+    """A pidfd of the job's own process (same pid, start time and boot), or None: no such process,
+    or no pidfds here. It pins that very process: a signal through it never reaches a reused pid.
+    The caller closes it."""
     state = read_json_or(Path(job_dir) / "state.json", {})
-    pid = _same_process(state)
-    if pid is None:
-        return False
+    if _same_process(state) is None:
+        return None
     try:
-        handle = os.pidfd_open(pid)  # pins this very process: no reuse between check and kill
-    except ProcessLookupError:
-        return False
+        handle = os.pidfd_open(state["pid"])
     except (AttributeError, OSError):
-        handle = None  # no pidfds here; the identity was checked a moment ago
+        return None
+    if _same_process(state) is None:  # the pid was reused between the check and the open
+        os.close(handle)
+        return None
+    return handle
+
+
+def signal_job(job_dir: str | os.PathLike, signum: int) -> bool:
+    """Send ``signum`` to the job's own process (see ``kill_job``); True if signalled."""
+    handle = job_pidfd(job_dir)
     try:
-        if _same_process(state) is None:
-            return False
         if handle is not None:
-            signal.pidfd_send_signal(handle, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
+            signal.pidfd_send_signal(handle, signum)
+            return True
+        state = read_json_or(Path(job_dir) / "state.json", {})
+        pid = _same_process(state)  # no pidfds here: the identity is checked just before
+        if pid is None:
+            return False
+        os.kill(pid, signum)
         return True
     except ProcessLookupError:
         return False
