@@ -33,6 +33,7 @@ swept by the next start, as are job folders beyond the newest ``JOBS_KEPT``. The
 ``nice`` with its thread pools limited to ``JOB_THREADS``, so the server keeps a core for visitors;
 its session's scheduling group (Linux autogroup) gets the same niceness, or the nice would count
 only inside that group, and its threads run under ``SCHED_IDLE`` (they give way to the server's).
+While the server computes an answer the job is stopped outright (``recognizer.job_pause``).
 
 Linux and other POSIX systems (``fcntl``); the process identity is read from ``/proc``.
 """
