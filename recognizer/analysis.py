@@ -23,7 +23,6 @@ Probabilities of a run on the MNIST test set come from the run's ``test_probabil
 from __future__ import annotations
 
 import html
-import io
 import os
 import re
 import statistics
@@ -37,12 +36,17 @@ import numpy as np
 from recognizer import paths
 from recognizer.inference import Recognizer, load_recognizer
 from recognizer.preprocess import to_model_input
-from recognizer.runs import MODEL_FILE, ModelNotFoundError, write_run_folder
-from recognizer.storage import read_json_or, write_bytes_atomic, write_json_atomic
+from recognizer.runs import (
+    MODEL_FILE,
+    PROBABILITIES_FILE,
+    ModelNotFoundError,
+    read_probabilities,
+    write_probabilities,
+    write_run_folder,
+    write_test_answers,
+)
+from recognizer.storage import read_json_or, write_json_atomic
 from recognizer.units import megabytes
-
-PROBABILITIES_FILE = "test_probabilities.npz"
-
 
 # --- Probabilities of a run on the test set ------------------------------------------------------
 
@@ -64,17 +68,6 @@ def probabilities_cache_path(run_dir: str | os.PathLike) -> Path:
     return paths.cache_dir() / "analysis" / f"{run_dir.name}-{mtime}.npz"
 
 
-def _read_probabilities(npz_path: Path) -> np.ndarray:
-    with np.load(npz_path) as data:
-        return data["probabilities"].astype(np.float32)
-
-
-def _npz_bytes(**arrays: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
-
-
 def _mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
     from recognizer.data import load_mnist
 
@@ -91,16 +84,14 @@ def test_probabilities(run_dir: str | os.PathLike) -> np.ndarray:
     run_dir = Path(run_dir)
     own = run_dir / PROBABILITIES_FILE
     if own.is_file():
-        return _read_probabilities(own)
+        return read_probabilities(own)
     cached = probabilities_cache_path(run_dir)
     if cached.is_file():
-        return _read_probabilities(cached)
+        return read_probabilities(cached)
     x_test, _ = _mnist_test_set()
-    # float16 like the runs' own files: 200 KB instead of 400, and plenty for plots. Rounded
-    # before returning too, so this call and every cached one give identical numbers.
-    proba16 = load_recognizer(run_dir).predict_proba(x_test).astype(np.float16)
-    write_bytes_atomic(cached, _npz_bytes(probabilities=proba16))
-    return proba16.astype(np.float32)
+    # Read back what was written, so this call and every cached one give identical numbers.
+    write_probabilities(cached, load_recognizer(run_dir).predict_proba(x_test))
+    return read_probabilities(cached)
 
 
 # Not a test function, whatever pytest's name-based collection might think.
@@ -473,7 +464,7 @@ def build_ensemble(
 
 def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, answers, pen_report) -> None:
     """The files of a run folder for an ensemble; ``answers``: the test labels and its probabilities."""
-    from recognizer.evaluate import classification_report, misclassified
+    from recognizer.evaluate import classification_report
 
     y_test, proba = answers
     model.save(folder / MODEL_FILE)
@@ -488,8 +479,7 @@ def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, an
     report = classification_report(y_test, proba)
     metrics = _ensemble_metrics(name, run_dirs, model, folder / MODEL_FILE, report, pen_report)
     write_json_atomic(folder / "metrics.json", metrics)
-    write_json_atomic(folder / "misclassified.json", misclassified(y_test, proba))
-    write_bytes_atomic(folder / PROBABILITIES_FILE, _npz_bytes(probabilities=proba.astype(np.float16)))
+    write_test_answers(folder, y_test, proba)
 
 
 # --- A standalone HTML report --------------------------------------------------------------------

@@ -14,20 +14,67 @@ a run writes only that pointer: the repo's tracked ``models/active.json`` is nev
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from recognizer import paths
-from recognizer.storage import read_json, read_json_or, write_json_atomic
+from recognizer.storage import read_json, read_json_or, write_bytes_atomic, write_json_atomic
 
 ACTIVE_FILE = "active.json"
 NUMBER_READER_KIND = "number_reader"  # metrics.json "kind" of a strip reader (recognizer.sequence)
 MODEL_FILE = "model.keras"
+PROBABILITIES_FILE = "test_probabilities.npz"  # every MNIST test probability of the run, float16
+MISCLASSIFIED_FILE = "misclassified.json"  # the MNIST test images the run gets wrong
 PARTIAL_SUFFIX = ".partial"  # a run being assembled: ".<name>.partial", renamed to "<name>" when complete
 DELETING_PREFIX = ".deleting-"  # a run being deleted: renamed first, then removed
 # A save takes seconds, so a partial folder untouched this long belongs to a writer that died.
 STALE_PARTIAL_SECONDS = 3600
+
+
+def as_float16_keeping_answers(proba: np.ndarray) -> np.ndarray:
+    """``proba`` rounded to float16 (half the bytes, plenty for plots) with every row's answer kept.
+
+    Rounding can make a row's top two probabilities equal, and ``argmax`` then picks the first:
+    a stored answer would disagree with the model's. The top one is raised by one float16 step
+    where that happens, so accuracy and confusion matrices read from the file match the model's.
+
+    >>> as_float16_keeping_answers(np.array([[0.50001, 0.50002]])).argmax(axis=1)
+    array([1])
+    """
+    proba = np.asarray(proba, dtype=np.float32)
+    rounded = proba.astype(np.float16)
+    answers = proba.argmax(axis=1)
+    rows = np.flatnonzero(rounded.argmax(axis=1) != answers)
+    rounded[rows, answers[rows]] = np.nextafter(rounded[rows, answers[rows]], np.float16(np.inf))
+    return rounded
+
+
+def write_probabilities(npz_path: Path, proba: np.ndarray) -> None:
+    """Write a run's test probabilities (``as_float16_keeping_answers``) atomically, compressed."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, probabilities=as_float16_keeping_answers(proba))
+    write_bytes_atomic(npz_path, buffer.getvalue())
+
+
+def write_test_answers(folder: Path, y_test: np.ndarray, proba: np.ndarray) -> None:
+    """A run's answers on the MNIST test set: ``misclassified.json`` and ``test_probabilities.npz``.
+
+    ``proba`` is the set as the app reads it, so the Explore page shows the answers metrics.json counts.
+    """
+    from recognizer.evaluate import misclassified
+
+    write_json_atomic(Path(folder) / MISCLASSIFIED_FILE, misclassified(y_test, proba))
+    write_probabilities(Path(folder) / PROBABILITIES_FILE, proba)
+
+
+def read_probabilities(npz_path: Path) -> np.ndarray:
+    """Probabilities written by ``write_probabilities``, as float32 (N, 10)."""
+    with np.load(npz_path) as data:
+        return data["probabilities"].astype(np.float32)
 
 
 class ModelNotFoundError(FileNotFoundError):

@@ -37,7 +37,7 @@ import numpy as np
 
 from recognizer import paths
 from recognizer.data import MNIST_TRAIN_IMAGES
-from recognizer.runs import MODEL_FILE, write_run_folder
+from recognizer.runs import MODEL_FILE, write_run_folder, write_test_answers
 from recognizer.storage import write_json_atomic
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -736,7 +736,6 @@ def _how_it_was_made(config: TrainConfig, data: DataSplit, fitted: _Fitted, made
 
 def _write_run_files(folder: Path, run_name: str, config: TrainConfig, fitted: _Fitted, tested: _Tested, made: dict):
     """Everything a run folder holds (see the module docstring), written into ``folder``."""
-    from recognizer.evaluate import misclassified
     from recognizer.models import inference_copy
 
     inference_copy(fitted.model).save(folder / MODEL_FILE)
@@ -748,9 +747,8 @@ def _write_run_files(folder: Path, run_name: str, config: TrainConfig, fitted: _
     write_json_atomic(folder / "config.json", config.to_dict())
     write_json_atomic(folder / "history.json", _history_dict(fitted.history))
     write_json_atomic(folder / "metrics.json", metrics)
-    write_json_atomic(folder / "misclassified.json", misclassified(tested.labels, tested.proba))
-    # Every test probability, so analysis pages never re-run the model (float16: 200 KB).
-    np.savez_compressed(folder / "test_probabilities.npz", probabilities=tested.proba.astype(np.float16))
+    # Every test answer, so analysis pages never re-run the model (float16: 200 KB).
+    write_test_answers(folder, tested.labels, tested.proba)
 
 
 def run_metrics(name: str, model, model_file: Path, report: dict, pen_report: dict | None, made: dict) -> dict:
@@ -768,19 +766,23 @@ def run_metrics(name: str, model, model_file: Path, report: dict, pen_report: di
     metrics = {
         "model": name,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "test_accuracy": report["accuracy"],
-        "test_loss": report["loss"],
+        **mnist_test_metrics(report),
         **made,
         "parameter_count": parameter_count(model),
         "model_file_bytes": Path(model_file).stat().st_size,
         "device": training_device(),
         "tensorflow_version": tf.__version__,
-        **{k: v for k, v in report.items() if k not in ("accuracy", "loss")},
     }
     if pen_report is not None:
         metrics["pen_holdout_accuracy"] = pen_report["accuracy"]
         metrics["pen_holdout"] = pen_report
     return metrics
+
+
+def mnist_test_metrics(report: dict) -> dict:
+    """The metrics.json fields of ``classification_report`` on the MNIST test set (``test_accuracy``...)."""
+    renamed = {"accuracy": "test_accuracy", "loss": "test_loss"}
+    return {renamed.get(key, key): value for key, value in report.items()}
 
 
 def pen_holdout_report(recognizer, pen_path: str | Path | None) -> dict | None:

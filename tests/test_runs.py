@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from recognizer import paths
@@ -16,9 +17,11 @@ from recognizer.runs import (
     active_model_dir,
     delete_run,
     list_runs,
+    read_probabilities,
     set_active,
     shipped_active_dir,
     sweep_leftovers,
+    write_probabilities,
     write_run_folder,
 )
 
@@ -164,3 +167,18 @@ def test_a_run_folder_appears_only_when_complete(tmp_path):
     assert write_run_folder(tmp_path, "r", writes) == tmp_path / "r"
     assert seen == [(".r.partial", False)]  # written under the hidden name; the run did not exist yet
     assert [p.name for p in tmp_path.iterdir()] == ["r"] and (tmp_path / "r" / "model.keras").read_bytes() == b"whole"
+
+
+def test_stored_probabilities_keep_every_answer_of_an_undecided_model(tmp_path):
+    # An untrained model's rows are nearly flat: float16 rounding alone ties many top pairs.
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=1e-3, size=(5000, 10))
+    proba = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
+    assert np.any(proba.astype(np.float16).argmax(axis=1) != proba.argmax(axis=1))  # the trap is real
+
+    write_probabilities(tmp_path / "p.npz", proba)
+    stored = read_probabilities(tmp_path / "p.npz")
+    assert stored.dtype == np.float32 and stored.shape == proba.shape
+    assert np.array_equal(stored.argmax(axis=1), proba.argmax(axis=1))
+    assert np.max(np.abs(stored - proba)) < 1e-3  # still the model's numbers, to float16's precision
+    assert [p.name for p in tmp_path.iterdir()] == ["p.npz"]  # written atomically, no temp file left
