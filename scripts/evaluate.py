@@ -11,7 +11,8 @@ for a model that knows "not a digit", how often it flags held-out letters, digit
 ``--panel`` reads the answers the network is unsure of with the runs its ``panel.json`` names too
 (``recognizer.inference.PANEL_FILE``).
 ``--write-metrics`` stores those, and the MNIST figures as the model is read now, in the run's
-``metrics.json`` (for a run made before they existed).
+``metrics.json`` (for a run made before they existed), with its MNIST test answers
+(``misclassified.json``, ``test_probabilities.npz``), so the Explore page shows what it counts.
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from recognizer.data import DataError, load_mnist, terminal_progress  # noqa: E402
 from recognizer.evaluate import classification_report  # noqa: E402
 from recognizer.inference import load_recognizer  # noqa: E402
-from recognizer.runs import ModelNotFoundError  # noqa: E402
+from recognizer.runs import ModelNotFoundError, write_test_answers  # noqa: E402
 from recognizer.storage import read_json_or, write_json_atomic  # noqa: E402
-from recognizer.train import calibration_holdout_report, not_digit_holdout_report, pen_holdout_report  # noqa: E402
+from recognizer.train import (  # noqa: E402
+    calibration_holdout_report,
+    mnist_test_metrics,
+    not_digit_holdout_report,
+    pen_holdout_report,
+)
 
 
 def format_report(report: dict, name: str) -> str:
@@ -55,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.add_argument("--holdout", action="store_true", help="also read the held-out pen digits")
     parser.add_argument("--panel", action="store_true", help="read unsure answers with the run's panel too")
-    parser.add_argument("--write-metrics", action="store_true", help="store the hold-out figures in metrics.json")
+    parser.add_argument("--write-metrics", action="store_true", help="store the figures in the run's folder")
     parser.add_argument("--tta", action="store_true", help="also read with test-time augmentation (recognizer.tta)")
     return parser
 
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tta:
         report["tta"] = _tta_figures(rec, x_test, y_test)
     if args.write_metrics:
-        _store_holdout(rec.run_dir, report, argv)
+        _store_holdout(rec.run_dir, report, y_test, proba, argv)
     if args.json:
         write_json_atomic(args.json, report)
     return 0
@@ -151,17 +157,18 @@ def format_holdout(pen: dict, calibration: dict, not_digit: dict | None = None) 
     return "\n".join(lines)
 
 
-def _store_holdout(run_dir: Path, report: dict, argv: list[str] | None) -> None:
-    """Put the hold-out figures in the run's metrics.json, saying how they were measured."""
+def _store_holdout(run_dir: Path, report: dict, y_test: np.ndarray, proba: np.ndarray, argv: list[str] | None) -> None:
+    """Store how the app reads the run now (views where unsure) in the run's folder: metrics.json's
+    MNIST and hold-out figures, and its MNIST test answers for the Explore page."""
     path = run_dir / "metrics.json"
     metrics = read_json_or(path, {})
-    # MNIST as the model is read now (views where unsure), beside the network alone.
-    metrics.update(test_accuracy=report["accuracy"], error_count=report["error_count"])
-    metrics["network_accuracy"] = report["network_accuracy"]
+    metrics.update(mnist_test_metrics(classification_report(y_test, proba)))
+    metrics["network_accuracy"] = report["network_accuracy"]  # beside the network alone
     metrics.update(pen_holdout_accuracy=report["pen_holdout"]["accuracy"], pen_holdout=report["pen_holdout"])
     metrics["calibration"] = report["calibration"]
     if report.get("not_digit"):
         metrics["not_digit"] = report["not_digit"]
+    write_test_answers(run_dir, y_test, proba)
     command = " ".join(["python scripts/evaluate.py", *(sys.argv[1:] if argv is None else argv)])
     metrics["holdout_measured_by"] = command
     write_json_atomic(path, metrics)

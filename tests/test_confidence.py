@@ -117,7 +117,16 @@ def test_evaluate_cli_stores_hold_out_figures_in_a_run(tiny_run, tmp_path, capsy
     from recognizer.inference import load_recognizer
 
     rec, (x_test, y_test) = load_recognizer(run, number_reader=False), mnist[1]
-    assert metrics["test_accuracy"] == pytest.approx(np.mean(rec.predict(x_test) == y_test))
+    answers = rec.predict(x_test)
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(answers == y_test))
+    # The confusion matrix, the misclassified list and the stored probabilities count those answers too.
+    assert np.trace(metrics["confusion_matrix"]) == np.sum(answers == y_test)
+    assert metrics["error_count"] == np.sum(answers != y_test)
+    wrong = json.loads((run / "misclassified.json").read_text())
+    assert wrong["index"] == np.flatnonzero(answers != y_test).tolist()
+    from recognizer.analysis import test_probabilities
+
+    assert np.array_equal(test_probabilities(run).argmax(axis=1), answers)
     assert metrics["network_accuracy"] == pytest.approx(np.mean(rec.predict(x_test, views=False) == y_test))
     assert metrics["pen_holdout"]["num_samples"] > 1000 and "styled" in metrics["pen_holdout"]
     assert set(metrics["calibration"]) >= {"pen_ece", "mnist_ece", "unsure_below", "rule"}
