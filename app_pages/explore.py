@@ -20,9 +20,8 @@ import streamlit as st
 from app_pages import cached
 from app_pages.explore_reader import reader_view
 from app_pages.explore_run import NO_MNIST, SALIENCY_INDEX_KEY, SECTION_KEY, activate, flash, pick_run, run_view
-from app_pages.shared import LAST_DRAWING_KEY, enlarged, recognizer_at, tiles
+from app_pages.shared import LAST_DRAWING_KEY, enlarged, import_tensorflow, recognizer_at, tiles
 from recognizer import analysis, paths
-from recognizer.augment import random_affine
 from recognizer.comparison import COLUMNS, comparison_row
 from recognizer.data import DataError
 from recognizer.figures import (
@@ -232,6 +231,9 @@ def augmentation_preview(summary: dict) -> None:
     b.button("New draws", key="explore_aug_redraw", width="stretch")
     image = to_unit(summary["example"][n])
     batch = np.repeat(image[None, :, :, None], 8, axis=0)
+    import_tensorflow()  # before the module that imports it (see import_tensorflow)
+    from recognizer.augment import random_affine
+
     drawn = np.asarray(random_affine(batch, config.rotation, config.zoom, config.shift, config.shear))[..., 0]
     row = np.concatenate([image[None], drawn])[None]  # the original first
     st.image(tiles(row, 3), caption=f"A {int(summary['example_labels'][n])}: the original, then eight random draws")

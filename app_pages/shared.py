@@ -52,7 +52,7 @@ class ModelLoading:
         previous = sys.getswitchinterval()
         sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
         try:
-            _import_tensorflow_politely()
+            import_tensorflow()
             self._recognizer = _recognizer_with_lite(self.model_dir)
             _freeze_the_heap()
         except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises is shown by the page
@@ -76,6 +76,21 @@ class ModelLoading:
         if self._error is not None:
             raise self._error
         return self._recognizer
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow once, whichever thread asks first; the others wait for it to finish.
+
+    A page must call this before importing a module that imports TensorFlow (``recognizer.augment``,
+    ``recognizer.models``): two threads importing TensorFlow's circular modules at once deadlock or
+    see a half-initialised module (seen: Explore opened while the model loaded raised
+    ``_DeadlockError``), and ``"tensorflow" in sys.modules`` is already true half-way through.
+    """
+    with _tensorflow_import_lock:
+        _import_tensorflow_politely()
+
+
+_tensorflow_import_lock = threading.Lock()
 
 
 def _import_tensorflow_politely() -> None:

@@ -11,7 +11,7 @@ import dataclasses
 
 import streamlit as st
 
-from recognizer.models import MODELS
+from app_pages.shared import import_tensorflow
 from recognizer.train import BOUNDS, LR_SCHEDULES, OPTIMIZERS, PRESET_NOTES, PRESETS, TrainConfig
 
 FIELDS = dataclasses.fields(TrainConfig)
@@ -92,6 +92,9 @@ def side_by_side(*draws) -> None:
 
 
 def model_section() -> None:
+    import_tensorflow()  # before the module that imports it (see import_tensorflow)
+    from recognizer.models import MODELS
+
     widget(st.selectbox, "architecture", "Architecture", options=list(MODELS))
     st.caption(MODELS[ss[field_key("architecture")]].description)
     side_by_side(

@@ -33,3 +33,27 @@ def test_the_load_does_not_wait_for_ever(monkeypatch, tiny_run):
     monkeypatch.setattr(shared, "PAGE_ON_SCREEN_WAIT_S", 0.2)
     loading = shared.ModelLoading(str(tiny_run))
     assert loading.recognizer(wait=True) is not None  # no report ever came: it loaded anyway
+
+
+def test_no_page_imports_tensorflow_beside_the_background_load():
+    """Pages import what needs TensorFlow only after ``shared.import_tensorflow``: a module-level
+    import in the script thread, while the model loads, once made Explore fail with _DeadlockError."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    imported = set()
+    for page in [root / "app.py", *sorted((root / "app_pages").glob("*.py"))]:
+        for node in ast.parse(page.read_text()).body:  # module level only
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("recognizer"):
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names if a.name.startswith("recognizer"))
+    assert "recognizer.train" in imported  # the scan sees the pages' imports
+    script = (
+        f"import sys\nfor m in {sorted(imported)!r}:\n    __import__(m)\n    assert 'tensorflow' not in sys.modules, m"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
