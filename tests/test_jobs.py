@@ -108,7 +108,10 @@ def press_start_together(presses: int, start) -> list:
 
 
 @pytest.fixture
-def runs(tmp_path, mnist):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
+def runs(tmp_path, mnist, monkeypatch):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
+    # No pen-digits file for the jobs: reading the held-out writers is most of a tiny job's time,
+    # and these tests check the job's life, not its figures (recognizer.train's tests do).
+    monkeypatch.setenv("DIGITS_PEN_DIGITS", str(tmp_path / "no-pen-digits.npz"))
     runs = tmp_path / "runs"
     yield runs
     end_a_job_left_running(runs)

@@ -50,6 +50,12 @@ def tiny_config(**overrides):
     return TrainConfig(**values)
 
 
+def without_hold_out(runs_dir, mnist) -> dict:
+    """``train`` arguments for a test that reads no hold-out figures: no pen-digits file, so the
+    run skips reading the held-out writers (most of a tiny run's time)."""
+    return {"runs_dir": runs_dir, "mnist": mnist, "pen_path": runs_dir / "no-pen-digits.npz"}
+
+
 def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
     hooks = Recorder()
     config = tiny_config()
@@ -95,7 +101,7 @@ def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
 
 def test_should_stop_ends_training_after_that_batch(tmp_path, tiny_mnist):
     hooks = Recorder(stop_after_batches=3)
-    run_dir = train(tiny_config(epochs=5), runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="stopped")
+    run_dir = train(tiny_config(epochs=5), hooks=hooks, run_name="stopped", **without_hold_out(tmp_path, tiny_mnist))
     assert len(hooks.batches) == 3
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_run"] == 1 and metrics["stopped_early"] and metrics["status"] == "stopped"
@@ -186,8 +192,7 @@ def test_one_cycle_warms_up_to_the_peak_then_anneals_to_almost_nothing():
 
 def test_one_cycle_sets_the_rate_every_batch(tmp_path, tiny_mnist):
     config = tiny_config(architecture="fastcnn", epochs=2, learning_rate=0.01, lr_schedule="onecycle")
-    no_pen = tmp_path / "none.npz"  # no pen-digits file: no hold-out reports, which this test does not read
-    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="one-cycle", pen_path=no_pen)
+    run_dir = train(config, run_name="one-cycle", **without_hold_out(tmp_path, tiny_mnist))
     history = json.loads((run_dir / "history.json").read_text())
     # Each epoch ends at its last batch's rate (8 batches an epoch), not at the epoch's starting rate.
     assert history["learning_rate"] == pytest.approx([config.lr_at(7 / 8), config.lr_at(1 + 7 / 8)])
@@ -320,7 +325,7 @@ def test_training_can_start_from_a_run(tiny_mnist, tiny_run, tmp_path):
     from recognizer.inference import load_recognizer
 
     config = tiny_config(init_from=str(tiny_run), learning_rate=1e-9, augment=False)
-    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="continued")
+    run_dir = train(config, run_name="continued", **without_hold_out(tmp_path, tiny_mnist))
     x = tiny_mnist[1][0][:20]
     # With a vanishing learning rate the continued model answers as the run it started from.
     continued, start = load_recognizer(run_dir).predict_proba(x), load_recognizer(tiny_run).predict_proba(x)
@@ -362,7 +367,7 @@ def test_label_smoothing_and_mixup_train_on_one_hot_labels(tiny_mnist, tmp_path)
     assert config.soft_labels and _loss(config).get_config()["label_smoothing"] == pytest.approx(0.1)
     assert _loss(tiny_config()) == "sparse_categorical_crossentropy" and not tiny_config().soft_labels
     soft = tiny_config(label_smoothing=0.1, mixup=0.2, epochs=4)
-    run = train(soft, runs_dir=tmp_path, mnist=tiny_mnist, run_name="soft")
+    run = train(soft, run_name="soft", **without_hold_out(tmp_path, tiny_mnist))
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.3  # it learned (chance is 0.1) from soft labels
     assert any("mixup" in p for p in tiny_config(mixup=-1).problems())
@@ -374,7 +379,7 @@ def test_ema_saves_the_average_of_the_weights(tiny_mnist, tmp_path):
     from recognizer.models import build_model
 
     def trained(ema: bool):
-        run = train(tiny_config(ema=ema, seed=3), runs_dir=tmp_path, mnist=tiny_mnist, run_name=f"ema-{ema}")
+        run = train(tiny_config(ema=ema, seed=3), run_name=f"ema-{ema}", **without_hold_out(tmp_path, tiny_mnist))
         return keras.saving.load_model(run / "model.keras", compile=False).get_weights()
 
     def distance(a, b):
