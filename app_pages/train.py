@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.shared import import_tensorflow
 from app_pages.train_admin import NOT_ADMIN, admin_gate, admin_ok, flash, show_flash
 from app_pages.train_data import data_section, data_summary, page_problems, pen_digits_available
 from app_pages.train_form import (
@@ -30,6 +31,7 @@ from recognizer.train import TrainConfig, training_device
 
 @st.cache_resource(show_spinner="Asking TensorFlow for devices…")
 def _device() -> str:
+    import_tensorflow()  # training_device imports it: never beside the model's background load
     return training_device()
 
 

@@ -19,6 +19,7 @@ from recognizer.storage import read_json_or
 from recognizer.train import TrainConfig
 
 LIVE_REFRESH = 1.5  # seconds between progress reads while a job runs
+STALLED_AFTER = 30.0  # seconds without a batch before the page says why (a batch takes about a second)
 IDLE_REFRESH = 4.0  # seconds between checks for a job started elsewhere (one small file read)
 SOURCE_NAMES = {"mnist": "MNIST", "pen_digits": "pen-digit", "not_digit": "not-a-digit", "corrections": "correction"}
 PHASE_TEXT = {
@@ -56,6 +57,7 @@ def live_view(job_dir: Path) -> None:
     config = _job_config(job_dir)
     st.markdown(f"**Training job `{status['job_id']}`** ({config.architecture if config else '?'})")
     _progress_bar(progress, config)
+    _stalled_hint(progress)
     _live_metrics(progress, config)
     history = progress.get("history") or []
     if history:
@@ -79,6 +81,17 @@ def _progress_bar(progress: dict, config: TrainConfig | None) -> None:
         st.progress(1.0, text=PHASE_TEXT[phase])
     else:
         st.progress(0.0, text=PHASE_TEXT.get(phase, phase))
+
+
+def _stalled_hint(progress: dict) -> None:
+    silent = jobs.seconds_without_progress(progress)
+    if silent is not None and silent >= STALLED_AFTER:
+        st.info(
+            f"No progress for {duration_text(silent)}. Training runs at idle priority so that the app "
+            "stays quick for visitors: it waits while another busy program on this machine keeps the "
+            "processors busy, and goes on when they are free.",
+            icon=":material/hourglass_empty:",
+        )
 
 
 def _live_metrics(progress: dict, config: TrainConfig | None) -> None:

@@ -219,6 +219,22 @@ def job_status(job_dir: str | os.PathLike) -> dict:
     return state
 
 
+def seconds_without_progress(progress: dict, now: dt.datetime | None = None) -> float | None:
+    """Seconds since a training job last wrote its progress; None outside the training phase.
+
+    While it trains a job writes at least once a batch (capped at twice a second), so a long
+    silence means it gets no processor: its threads run at idle priority and give way to any
+    other busy program on the machine.
+    """
+    if progress.get("phase") != "training" or not progress.get("updated"):
+        return None
+    try:
+        updated = dt.datetime.fromisoformat(progress["updated"])
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, ((now or dt.datetime.now()) - updated).total_seconds())
+
+
 def current_job(runs_dir: str | os.PathLike | None = None) -> Path | None:
     """The job dir of the running job in ``runs_dir``, or None. Reads; never deletes."""
     runs_dir = _runs_dir(runs_dir)

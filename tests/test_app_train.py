@@ -7,6 +7,7 @@ Only ``test_a_tiny_job_started_from_the_page_trains_and_shows_up`` trains (one L
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fcntl
 import os
 import subprocess
@@ -19,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from recognizer import jobs, paths
 from recognizer.runs import active_model_dir, list_runs, shipped_active_dir
 from recognizer.safety import TOKEN_ENV
-from recognizer.storage import write_json_atomic
+from recognizer.storage import read_json, write_json_atomic
 from recognizer.train import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -159,6 +160,20 @@ def test_a_running_job_is_shown_live_from_disk_and_can_be_stopped(stand_in_job):
     assert not at.exception
     assert (job_dir / "stop").exists()
     assert any("Stopping after the current batch" in i.value for i in at.info)
+
+
+def test_a_job_without_progress_for_a_while_says_why(stand_in_job):
+    job_dir, _ = stand_in_job
+    progress = read_json(job_dir / "progress.json")
+    fresh = dt.datetime.now().isoformat(timespec="seconds")
+    write_json_atomic(job_dir / "progress.json", {**progress, "updated": fresh})
+    assert not [i for i in open_train_page().info if "No progress" in i.value]
+
+    stale = (dt.datetime.now() - dt.timedelta(minutes=3)).isoformat(timespec="seconds")
+    write_json_atomic(job_dir / "progress.json", {**progress, "updated": stale})
+    at = open_train_page()
+    [hint] = [i.value for i in at.info if "No progress" in i.value]
+    assert hint.startswith("No progress for 3 min") and "idle priority" in hint
 
 
 def test_a_job_that_died_shows_its_error_and_log(stand_in_job):

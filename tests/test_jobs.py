@@ -5,6 +5,7 @@ real one does), so many tries cost no training; the others run the real job proc
 """
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
@@ -397,3 +398,13 @@ def test_invalid_config_is_refused_before_any_process(runs):
     with pytest.raises(ValueError, match="epochs"):
         start_job(TrainConfig(epochs=0), runs_dir=runs)
     assert not runs.exists()
+
+
+def test_seconds_without_progress_counts_only_while_training():
+    now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    training = {"phase": "training", "updated": "2026-01-01T11:58:30"}
+    assert jobs.seconds_without_progress(training, now) == 90.0
+    assert jobs.seconds_without_progress({**training, "phase": "loading data"}, now) is None  # no per-batch writes
+    assert jobs.seconds_without_progress({"phase": "training"}, now) is None
+    assert jobs.seconds_without_progress({**training, "updated": "yesterday"}, now) is None
+    assert jobs.seconds_without_progress({**training, "updated": "2026-01-01T12:00:05"}, now) == 0.0  # clock skew
