@@ -41,7 +41,10 @@ class ModelLoading:
         self._done = threading.Event()
         self._recognizer: Recognizer | None = None
         self._error: Exception | None = None
-        threading.Thread(target=self._load, name=f"load-{Path(model_dir).name}", daemon=True).start()
+        # Not a daemon: the interpreter's exit waits for it. A daemon load stopped where it stood
+        # at exit (reading the model file, or TensorFlow's exit handlers already run) crashed or
+        # hung the process; the wait is the rest of one load, seconds.
+        threading.Thread(target=self._load, name=f"load-{Path(model_dir).name}").start()
 
     def _load(self) -> None:
         # Importing TensorFlow is thousands of small file reads, each giving up the GIL; with the

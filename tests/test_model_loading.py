@@ -57,3 +57,25 @@ def test_no_page_imports_tensorflow_beside_the_background_load():
     )
     run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_process_leaving_during_a_load_lets_it_finish_first(tiny_run):
+    """A daemon load was stopped where it stood at exit: the process crashed (segfault) or hung
+    freeing h5py objects, so a test run that ended during a load failed after its last test."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import atexit, time
+seen = {{}}
+atexit.register(lambda: print("finished" if seen["load"].done else "cut short"))  # after the threads are joined
+from app_pages import shared
+shared.page_on_screen()
+seen["load"] = shared.ModelLoading({str(tiny_run)!r})
+time.sleep(0.5)  # the load is under way: the import of TensorFlow alone takes seconds
+"""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().endswith("finished")
