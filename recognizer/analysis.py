@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from recognizer import paths
-from recognizer.inference import Recognizer, load_recognizer
+from recognizer.evaluate import NUM_CLASSES
+from recognizer.inference import NUM_CLASSES_WITH_NOT_DIGIT, Recognizer, load_recognizer
 from recognizer.preprocess import to_model_input
 from recognizer.runs import (
     MODEL_FILE,
@@ -381,13 +382,33 @@ def ensemble_model(run_dirs: list[Path], name: str):
         _renamed_member(_model_file(run_dir), f"member{i}_{_layer_name(run_dir.name)}")
         for i, run_dir in enumerate(run_dirs)
     ]
-    if len({member.output_shape[-1] for member in members}) > 1:
-        raise ValueError(
-            "the runs answer different classes: ensemble models that all have the class "
-            "'not a digit' (11 outputs), or none of them (10)"
-        )
-    outputs = keras.layers.Average(name="mean_probability")([member(inputs) for member in members])
+    widths = {member.output_shape[-1] for member in members}
+    if not widths <= {NUM_CLASSES, NUM_CLASSES_WITH_NOT_DIGIT}:
+        raise ValueError(f"ensemble members answer 10 digits or 10 digits and 'not a digit', not {sorted(widths)}")
+    outputs = [member(inputs) for member in members]
+    if len(widths) > 1:
+        # A digits-only member knows nothing of "not a digit": it gives that class 0, so the mean
+        # says "not a digit" only as strongly as the members that can say it agree.
+        outputs = [
+            _with_zero_not_digit(output, member.name) if member.output_shape[-1] == NUM_CLASSES else output
+            for member, output in zip(members, outputs, strict=True)
+        ]
+    outputs = keras.layers.Average(name="mean_probability")(outputs)
     return keras.Model(inputs, outputs, name=_layer_name(name))
+
+
+def _with_zero_not_digit(probabilities, member_name: str):
+    """A digits-only member's 10 probabilities, with probability 0 for "not a digit" appended.
+
+    A fixed dense layer (the identity beside a zero column) rather than a Lambda: a model file
+    with Python code in it does not load under Keras's safe mode.
+    """
+    import keras
+
+    pad = keras.layers.Dense(NUM_CLASSES_WITH_NOT_DIGIT, use_bias=False, trainable=False, name=f"{member_name}_pad")
+    padded = pad(probabilities)
+    pad.set_weights([np.eye(NUM_CLASSES, NUM_CLASSES_WITH_NOT_DIGIT, dtype="float32")])
+    return padded
 
 
 def _member_training_seconds(run_dirs: list[Path]) -> float:

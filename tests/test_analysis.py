@@ -338,15 +338,31 @@ def test_html_report_of_an_ensemble_without_history(ensemble_run, tiny_mnist):
     assert "Reliability (ECE" in report
 
 
-def test_an_ensemble_of_ten_and_eleven_class_runs_is_refused(tiny_run, tmp_path):
+def test_an_ensemble_of_ten_and_eleven_class_runs_gives_not_a_digit_only_the_members_that_have_it(
+    tiny_run, tmp_path, tiny_mnist
+):
     import keras
 
     from recognizer.analysis import ensemble_model
     from recognizer.models import build_model
+    from recognizer.preprocess import to_model_input
 
     eleven = tmp_path / "eleven"
     eleven.mkdir()
     build_model("lenet5", num_classes=11).save(eleven / "model.keras")
     keras.backend.clear_session()
-    with pytest.raises(ValueError, match="not a digit"):
-        ensemble_model([tiny_run, eleven], "mixed")
+    ensemble = ensemble_model([tiny_run, eleven], "mixed")
+    ensemble.save(tmp_path / "mixed.keras")
+    reloaded = keras.saving.load_model(tmp_path / "mixed.keras", compile=False, safe_mode=True)
+
+    _, (x_test, _) = tiny_mnist
+    x = to_model_input(x_test[:16])
+    ten = keras.saving.load_model(tiny_run / "model.keras", compile=False).predict(x, verbose=0)
+    other = keras.saving.load_model(eleven / "model.keras", compile=False).predict(x, verbose=0)
+    expected = (np.pad(ten, ((0, 0), (0, 1))) + other) / 2
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="10 digits"):
+        mlp = tmp_path / "three"
+        mlp.mkdir()
+        build_model("mlp", num_classes=3).save(mlp / "model.keras")
+        ensemble_model([tiny_run, mlp], "three")
