@@ -146,6 +146,15 @@ def augmentation_section() -> None:
         bounded(st.slider, "shift", "Shift", disabled=off)
     side_by_side(
         lambda: bounded(
+            st.slider,
+            "elastic",
+            "Elastic warp (px)",
+            disabled=off,
+            help="Bend the strokes by a smooth random warp of about this many pixels; 0 = off",
+        )
+    )
+    side_by_side(
+        lambda: bounded(
             st.slider, "mixup", "Mixup", help="Blend pairs of images and their labels; the Beta parameter, 0 = off"
         ),
         lambda: bounded(

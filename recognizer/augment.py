@@ -1,11 +1,14 @@
 """Training-time augmentation as TensorFlow ops on batches (runs inside ``tf.data``).
 
 One random affine transform per image (rotation, zoom, shift, shear, composed into a single
-resampling so the digit is interpolated once). Never flips: a mirrored 2, 3 or 7 is not a digit.
+resampling so the digit is interpolated once), and optionally an elastic distortion (a smooth
+random warp, as hands wobble). Never flips: a mirrored 2, 3 or 7 is not a digit.
 
     >>> import tensorflow as tf
     >>> batch = tf.zeros((4, 28, 28, 1))
     >>> random_affine(batch, rotation=10, zoom=0.1, shift=0.1, shear=10).shape
+    TensorShape([4, 28, 28, 1])
+    >>> random_elastic(batch, strength=1.5).shape
     TensorShape([4, 28, 28, 1])
 """
 
@@ -64,6 +67,47 @@ def random_affine(
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
+
+
+# Knots of the elastic warp's coarse grid per side: 4 knots over 28 px bends a stroke over about a
+# third of the digit, the scale of Simard et al.'s Gaussian-smoothed fields (sigma 4-6 px).
+ELASTIC_KNOTS = 4
+
+
+def random_elastic(images: tf.Tensor, strength: float, knots: int = ELASTIC_KNOTS) -> tf.Tensor:
+    """Warp each image of a batch (B, H, W, C) by its own smooth random displacement field.
+
+    The field is Gaussian noise on a ``knots`` × ``knots`` grid (standard deviation ``strength``
+    pixels) resized bicubically to the image, so neighbouring pixels move together and strokes
+    bend rather than tear (elastic distortion, Simard et al. 2003). Pixels are resampled
+    bilinearly; ink pulled from outside the image is blank.
+    """
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    coarse = tf.random.normal(tf.stack([batch, knots, knots, 2]), stddev=strength)
+    field = tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")
+    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    return _bilinear(images, rows[None] + field[..., 0], cols[None] + field[..., 1])
+
+
+def _bilinear(images: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
+    """Sample images (B, H, W, C) at fractional (rows, cols) of shape (B, H, W); outside is 0."""
+    # One blank pixel around each image, so a sample past the edge reads blank ink.
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    limit_r = tf.cast(tf.shape(padded)[1] - 1, tf.float32)
+    limit_c = tf.cast(tf.shape(padded)[2] - 1, tf.float32)
+    rows = tf.clip_by_value(rows + 1, 0, limit_r)
+    cols = tf.clip_by_value(cols + 1, 0, limit_c)
+    r0, c0 = tf.floor(rows), tf.floor(cols)
+    r1, c1 = tf.minimum(r0 + 1, limit_r), tf.minimum(c0 + 1, limit_c)
+    wr, wc = (rows - r0)[..., None], (cols - c0)[..., None]
+
+    def at(r, c):
+        return tf.gather_nd(padded, tf.cast(tf.stack([r, c], axis=-1), tf.int32), batch_dims=1)
+
+    top = at(r0, c0) * (1 - wc) + at(r0, c1) * wc
+    bottom = at(r1, c0) * (1 - wc) + at(r1, c1) * wc
+    return top * (1 - wr) + bottom * wr
 
 
 def canvas_style(images: np.ndarray, upscale: int = 4) -> np.ndarray:

@@ -101,6 +101,7 @@ BOUNDS: dict[str, Bound] = {
     "zoom": Bound(0.0, 0.5, 0.05, high_open=True),
     "shift": Bound(0.0, 0.5, 0.05, high_open=True),
     "shear": Bound(0.0, 45.0, 1.0, unit="degrees"),
+    "elastic": Bound(0.0, 4.0, 0.25, unit="pixels"),
     "early_stopping_patience": Bound(1, 100, 1, unit="epochs"),
     "plateau_patience": Bound(1, 100, 1, unit="epochs"),
     "plateau_factor": Bound(0.0, 1.0, 0.05, low_open=True, high_open=True),
@@ -171,6 +172,7 @@ class TrainConfig:
     zoom: float = 0.1  # max relative scale change
     shift: float = 0.1  # max fraction of the image size
     shear: float = 10.0  # max degrees
+    elastic: float = 0.0  # elastic distortion: typical displacement (px) of a smooth random warp; 0 = off
     early_stopping: bool = False
     early_stopping_patience: int = 4
     reduce_lr_on_plateau: bool = False
@@ -464,7 +466,7 @@ def _optimizer(config: TrainConfig):
 def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, x_canvas: np.ndarray | None = None):
     import tensorflow as tf
 
-    from recognizer.augment import random_affine
+    from recognizer.augment import random_affine, random_elastic
     from recognizer.preprocess import to_unit
 
     if x_canvas is None:
@@ -482,6 +484,8 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, 
         images = to_unit(tf.cast(images, tf.float32)[..., None])  # as to_model_input scales, in graph form
         if training and config.augment:
             images = random_affine(images, config.rotation, config.zoom, config.shift, config.shear)
+            if config.elastic > 0:
+                images = random_elastic(images, config.elastic)
         if config.soft_labels:
             labels = tf.one_hot(labels, config.num_classes)
         if training and config.mixup > 0:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recognizer.augment import random_affine
+from recognizer.augment import random_affine, random_elastic
 from recognizer.data import MNIST_TRAIN_IMAGES
 from recognizer.train import BOUNDS, PRESETS, TrainConfig, TrainingHooks, split_data, split_sizes, train
 
@@ -238,6 +238,35 @@ def test_augmentation_moves_ink_within_limits_and_never_mirrors():
     # rotation/shear/zoom about the centre move it a few px more.
     assert centre_x.max() < 14
     assert centre_x.std() > 0.5  # it really does move
+
+
+def test_elastic_warp_of_zero_is_identity_and_bends_each_image_its_own_way():
+    img = _ink_on_left_half()
+    np.testing.assert_allclose(random_elastic(tf.constant(img), 0.0).numpy(), img, atol=1e-6)
+    tf.random.set_seed(0)
+    out = random_elastic(tf.constant(np.repeat(img, 64, axis=0)), 1.25).numpy()
+    changed = np.abs(out - img).reshape(64, -1).max(axis=1)
+    assert (changed > 0.2).all()  # every image moved
+    assert np.abs(out[0] - out[1]).max() > 0.2  # and not all the same way
+    # A smooth warp bends the bar, stretching some and squeezing others; it keeps the ink on
+    # average, never loses most of it, and does not move it far.
+    ink = out.sum(axis=(1, 2, 3)) / img.sum()
+    assert 0.9 < ink.mean() < 1.1 and ink.min() > 0.6
+    cols = np.arange(28)
+    centre_x = (out.sum(axis=(1, 3)) * cols).sum(axis=1) / out.sum(axis=(1, 2, 3))
+    assert np.abs(centre_x - 7).max() < 2.5
+
+
+def test_elastic_runs_only_when_training_with_augmentation(rng):
+    from recognizer.train import _dataset
+
+    x = rng.integers(0, 256, (8, 28, 28), dtype=np.uint8)
+    y = np.arange(8) % 10
+    warped = tiny_config(elastic=2.0, rotation=0, zoom=0, shift=0, shear=0)
+    images, _ = next(iter(_dataset(x, y, warped, training=True)))
+    assert np.abs(images.numpy()[..., 0] - x / 255).max() > 0.1
+    images, _ = next(iter(_dataset(x, y, warped, training=False)))
+    np.testing.assert_allclose(images.numpy()[..., 0], x / 255, atol=1e-6)
 
 
 def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, isolated_user_dirs, pen_path, pen):
