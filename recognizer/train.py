@@ -466,7 +466,7 @@ def _optimizer(config: TrainConfig):
 def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, x_canvas: np.ndarray | None = None):
     import tensorflow as tf
 
-    from recognizer.augment import random_affine, random_elastic
+    from recognizer.augment import random_affine
     from recognizer.preprocess import to_unit
 
     if x_canvas is None:
@@ -483,9 +483,9 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool, 
             images = tf.where(pick[:, None, None], canvas_images, images)
         images = to_unit(tf.cast(images, tf.float32)[..., None])  # as to_model_input scales, in graph form
         if training and config.augment:
-            images = random_affine(images, config.rotation, config.zoom, config.shift, config.shear)
-            if config.elastic > 0:
-                images = random_elastic(images, config.elastic)
+            images = random_affine(
+                images, config.rotation, config.zoom, config.shift, config.shear, elastic=config.elastic
+            )
         if config.soft_labels:
             labels = tf.one_hot(labels, config.num_classes)
         if training and config.mixup > 0:

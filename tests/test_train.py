@@ -257,6 +257,17 @@ def test_elastic_warp_of_zero_is_identity_and_bends_each_image_its_own_way():
     assert np.abs(centre_x - 7).max() < 2.5
 
 
+def test_elastic_warp_and_affine_transform_resample_once(rng):
+    # The bending path reads pixels where the affine transform would: with a vanishing warp the
+    # two agree, so the affine part is not applied twice nor the image interpolated twice.
+    batch = tf.constant(rng.random((16, 28, 28, 1)).astype(np.float32))
+    tf.random.set_seed(3)
+    affine = random_affine(batch, rotation=10, zoom=0.1, shift=0.1, shear=10).numpy()
+    tf.random.set_seed(3)
+    both = random_affine(batch, rotation=10, zoom=0.1, shift=0.1, shear=10, elastic=1e-6).numpy()
+    np.testing.assert_allclose(both, affine, atol=1e-3)
+
+
 def test_elastic_runs_only_when_training_with_augmentation(rng):
     from recognizer.train import _dataset
 
