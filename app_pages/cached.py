@@ -13,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 from app_pages.shared import recognizer_at
-from recognizer import analysis
-from recognizer.data import DataError, find_mnist_dir, load_mnist, summary
-from recognizer.runs import MODEL_FILE, ModelNotFoundError
-from recognizer.storage import read_json_or
+from recognizer.core import runs
+from recognizer.core.runs import MODEL_FILE, ModelNotFoundError
+from recognizer.core.storage import read_json_or
+from recognizer.data.mnist import DataError, find_mnist_dir, load_mnist, summary
+from recognizer.evaluation import answers, latency, report
 
 AUGMENTATION_EXAMPLES = 200  # training images the augmentation preview can pick from
 
@@ -75,14 +76,14 @@ def mnist_summary(folder: str, stamp: float) -> dict:
 
 @st.cache_data(show_spinner="Reading the test probabilities…", max_entries=8)
 def _test_probabilities(run_dir: str, stamp: float) -> np.ndarray:
-    return analysis.test_probabilities(run_dir)
+    return answers.test_probabilities(run_dir)
 
 
 def probabilities_on_disk(run_dir: str) -> bool:
     """Whether the run's test probabilities can be read without evaluating the test set."""
     try:
-        own = Path(run_dir) / analysis.PROBABILITIES_FILE
-        return own.is_file() or analysis.probabilities_cache_path(run_dir).is_file()
+        own = Path(run_dir) / runs.PROBABILITIES_FILE
+        return own.is_file() or answers.probabilities_cache_path(run_dir).is_file()
     except (OSError, ModelNotFoundError):
         return False
 
@@ -101,7 +102,7 @@ def test_probabilities(run_dir: str, compute: bool = False) -> np.ndarray | None
 @st.cache_data(show_spinner="Timing the model…", max_entries=32)
 def _latency(run_dir: str, stamp: float) -> float | None:
     rec = recognizer_at(run_dir)
-    return None if rec is None else analysis.measure_latency(rec)
+    return None if rec is None else latency.measure_latency(rec)
 
 
 def latency_ms(run_dir: str) -> float | None:
@@ -111,4 +112,4 @@ def latency_ms(run_dir: str) -> float | None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def html_report(run_dir: str, stamp: float) -> str:
-    return analysis.html_report(run_dir)
+    return report.html_report(run_dir)

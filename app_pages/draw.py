@@ -14,11 +14,11 @@ from streamlit_drawable_canvas import st_canvas
 
 from app_pages import teach
 from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready, page_on_screen
-from recognizer.feedback import FeedbackStore
-from recognizer.job_pause import visitors_first
-from recognizer.preprocess import decode_image, ink_from_image, normalize_digit
-from recognizer.timing_log import timed
-from recognizer.units import MB, megabytes
+from recognizer.core.preprocess import decode_image, ink_from_image, normalize_digit
+from recognizer.core.units import MB, megabytes
+from recognizer.data.corrections import FeedbackStore
+from recognizer.ops.job_pause import visitors_first
+from recognizer.ops.timing_log import timed
 
 MAX_UPLOAD_MB = 8
 MODES = ["One digit", "A number", "Upload a photo"]
@@ -84,12 +84,12 @@ def not_a_digit_message(rec, image: np.ndarray, prediction) -> str | None:
     return "That doesn't look like a digit."
 
 
-def show_answer(prediction, unsure_below: float, doubt: str | None = None) -> None:
+def show_answer(prediction, not_sure_below: float, doubt: str | None = None) -> None:
     """The answer for one digit: metric, confidence, bars, what the model saw.
 
-    Under ``unsure_below`` (the model's measured threshold, ``Recognizer.unsure_below``) it says
+    Under ``not_sure_below`` (the model's measured threshold, ``Recognizer.not_sure_below``) it says
     it is not sure."""
-    from recognizer.figures import probability_chart  # Plotly: imported when the first answer is shown
+    from recognizer.core.figures import probability_chart  # Plotly: imported when the first answer is shown
 
     left, right = st.columns([1, 2])
     with left:
@@ -99,14 +99,14 @@ def show_answer(prediction, unsure_below: float, doubt: str | None = None) -> No
     with right:
         if doubt is not None:
             st.warning(f"{doubt} If it were a digit, it would be a **{prediction.digit}**.")
-        elif prediction.confidence < unsure_below:
+        elif prediction.confidence < not_sure_below:
             (a, pa), (b, pb) = prediction.top(2)
             st.warning(f"Not sure: it looks like a **{a}** ({pa:.0%}) or a **{b}** ({pb:.0%}).")
         st.plotly_chart(probability_chart(prediction.probabilities), width="stretch", config=CHART_CONFIG)
 
 
 def show_number(image: np.ndarray, predictions, key: str) -> None:
-    from recognizer.figures import boxes_figure, probability_chart
+    from recognizer.core.figures import boxes_figure, probability_chart
 
     if not predictions:
         st.info("No digits found yet.")
@@ -198,7 +198,7 @@ def digit_answer(image) -> None:
     mine = teach.visitor_recognizer(rec)  # what this visitor taught, if anything
     prediction = mine.predict_drawing(image)
     st.session_state[LAST_DRAWING_KEY] = prediction.input
-    show_answer(prediction, mine.unsure_below, not_a_digit_message(mine, image, prediction))
+    show_answer(prediction, mine.not_sure_below, not_a_digit_message(mine, image, prediction))
     teach.decided_note(rec, mine, image, prediction)
     correction_form(prediction, "digit", rec)
 

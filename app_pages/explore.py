@@ -6,7 +6,7 @@ at. Compare: runs side by side and an ensemble of them. Data: MNIST at a glance 
 does to a digit.
 
 Everything comes from the run folders on disk (metrics.json, history.json, misclassified.json and the
-test probabilities cached by ``recognizer.analysis``); opening the page never evaluates the test set.
+test probabilities cached by ``recognizer.evaluation``); opening the page never evaluates the test set.
 """
 
 from __future__ import annotations
@@ -21,19 +21,15 @@ from app_pages import cached
 from app_pages.explore_reader import reader_view
 from app_pages.explore_run import NO_MNIST, SALIENCY_INDEX_KEY, SECTION_KEY, activate, flash, pick_run, run_view
 from app_pages.shared import LAST_DRAWING_KEY, enlarged, import_tensorflow, recognizer_at, tiles
-from recognizer import analysis, paths
-from recognizer.comparison import COLUMNS, comparison_row
-from recognizer.data import DataError
-from recognizer.figures import (
-    bar_figure,
-    class_counts_figure,
-    intensity_figure,
-    overlay_figure,
-    probability_chart,
-)
-from recognizer.preprocess import to_unit
-from recognizer.runs import ModelNotFoundError, list_runs
-from recognizer.train import TrainConfig
+from recognizer.core import paths
+from recognizer.core.figures import bar_figure, class_counts_figure, intensity_figure, overlay_figure, probability_chart
+from recognizer.core.preprocess import to_unit
+from recognizer.core.runs import ModelNotFoundError, list_runs
+from recognizer.data.mnist import DataError
+from recognizer.evaluation import saliency
+from recognizer.evaluation.comparison import COLUMNS, comparison_row
+from recognizer.training import ensembles
+from recognizer.training.config import TrainConfig
 
 SECTIONS = ["Run", "Saliency", "Compare", "Number reader", "Data"]
 
@@ -63,11 +59,11 @@ def saliency_input(column) -> tuple[np.ndarray, str] | None:
 def heat_map(rec, image: np.ndarray, method: str) -> tuple[np.ndarray, str]:
     """The map ``method`` names, and the method used (gradient saliency where Grad-CAM cannot run)."""
     if method == "Grad-CAM":
-        heat = analysis.grad_cam(rec, image)
+        heat = saliency.grad_cam(rec, image)
         if heat is not None:
             return heat, method
         st.info("Grad-CAM needs a convolutional layer, and this model has none: showing gradient saliency.")
-    return analysis.saliency_map(rec, image), "Gradient saliency"
+    return saliency.saliency_map(rec, image), "Gradient saliency"
 
 
 def saliency_view(runs: list[dict]) -> None:
@@ -175,7 +171,7 @@ def build_ensemble(selected: list[dict], name: str, names: list[str]) -> None:
         return
     try:
         with st.spinner("Building the ensemble…"):
-            built = analysis.build_ensemble([Path(r["path"]) for r in selected], paths.runs_dir(), name)
+            built = ensembles.build_ensemble([Path(r["path"]) for r in selected], paths.runs_dir(), name)
     except (ValueError, OSError, ModelNotFoundError) as exc:
         st.error(f"Could not build the ensemble: {exc}")
     else:
@@ -232,7 +228,7 @@ def augmentation_preview(summary: dict) -> None:
     image = to_unit(summary["example"][n])
     batch = np.repeat(image[None, :, :, None], 8, axis=0)
     import_tensorflow()  # before the module that imports it (see import_tensorflow)
-    from recognizer.augment import random_affine
+    from recognizer.training.augment import random_affine
 
     drawn = np.asarray(random_affine(batch, config.rotation, config.zoom, config.shift, config.shear))[..., 0]
     row = np.concatenate([image[None], drawn])[None]  # the original first

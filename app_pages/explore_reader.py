@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recognizer.figures import learning_curves_figure
-from recognizer.sequence import shipped_reader_facts
+from recognizer.core.figures import learning_curves_figure
+from recognizer.reading.strip_reader import shipped_reader_facts
 
 
 def reader_view() -> None:

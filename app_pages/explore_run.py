@@ -14,8 +14,7 @@ import streamlit as st
 
 from app_pages import cached
 from app_pages.shared import duration_text, enlarged
-from recognizer import analysis
-from recognizer.figures import (
+from recognizer.core.figures import (
     confidence_figure,
     confusion_figure,
     learning_curves_figure,
@@ -23,8 +22,10 @@ from recognizer.figures import (
     reliability_figure,
     roc_figure,
 )
-from recognizer.preprocess import to_unit
-from recognizer.runs import ModelNotFoundError, set_active
+from recognizer.core.preprocess import to_unit
+from recognizer.core.runs import ModelNotFoundError, set_active
+from recognizer.evaluation import curves
+from recognizer.evaluation.metrics import CellSamples, cell_samples
 
 GRID_SAMPLES = 8  # test samples shown for a confusion-matrix cell
 GRID_COLUMNS = 4
@@ -216,7 +217,7 @@ def _explain(index: int) -> None:
     ss[SECTION_KEY] = "Saliency"
 
 
-def _grid_note(true: int, pred: int, samples: analysis.CellSamples) -> str:
+def _grid_note(true: int, pred: int, samples: CellSamples) -> str:
     if samples.least_sure_first:
         return "The least confident correct answers first."
     if true == pred:
@@ -238,7 +239,7 @@ def sample_grid(run: dict, true: int, pred: int, cm: np.ndarray) -> None:
     x_test, y_test = data
     misclassified = cached.run_file(run["path"], "misclassified.json") or {}
     proba = cached.test_probabilities(run["path"]) if true == pred else None
-    samples = analysis.cell_samples(true, pred, y_test, misclassified, proba, shown=GRID_SAMPLES)
+    samples = cell_samples(true, pred, y_test, misclassified, proba, shown=GRID_SAMPLES)
     if not samples.indices:
         st.info("No test samples in this cell.")
         return
@@ -268,13 +269,13 @@ def _computed_probabilities(run: dict) -> np.ndarray | None:
 
 def unsure_caption(calibration) -> None:
     """The run's calibration on held-out pen digits and the "Not sure" threshold measured from it."""
-    from recognizer.confidence import DEFAULT_UNSURE_BELOW, unsure_below
+    from recognizer.reading.not_sure import DEFAULT_NOT_SURE_BELOW, not_sure_below
 
     if not isinstance(calibration, dict) or not isinstance(calibration.get("pen_ece"), int | float):
-        st.caption(f"“Not sure” threshold not measured for this run: the Draw page uses {DEFAULT_UNSURE_BELOW:.0%}.")
+        st.caption(f"“Not sure” threshold not measured for this run: the Draw page uses {DEFAULT_NOT_SURE_BELOW:.0%}.")
         return
     text = f"Held-out writers' pen digits: expected calibration error {calibration['pen_ece']:.2%}. "
-    threshold = unsure_below({"calibration": calibration})
+    threshold = not_sure_below({"calibration": calibration})
     below, above = calibration.get("below"), calibration.get("above")
     if threshold == 0.0:
         text += (
@@ -301,9 +302,9 @@ def calibration_section(run: dict, metrics: dict) -> None:
         return
     y_test = data[1]
     figures = {
-        "explore_roc": roc_figure(analysis.roc_curves(y_test, proba)),
-        "explore_rel": reliability_figure(analysis.reliability(y_test, proba)),
-        "explore_conf": confidence_figure(analysis.confidence_histogram(y_test, proba)),
+        "explore_roc": roc_figure(curves.roc_curves(y_test, proba)),
+        "explore_rel": reliability_figure(curves.reliability(y_test, proba)),
+        "explore_conf": confidence_figure(curves.confidence_histogram(y_test, proba)),
     }
     for col, (key, fig) in zip(st.columns(3), figures.items(), strict=True):
         with col:

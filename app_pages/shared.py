@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from recognizer.job_pause import resume_job
-from recognizer.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
-from recognizer.storage import read_json_or
+from recognizer.core.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
+from recognizer.core.storage import read_json_or
+from recognizer.ops.job_pause import resume_job
 
 if TYPE_CHECKING:
     from recognizer import Recognizer
@@ -84,8 +84,8 @@ class ModelLoading:
 def import_tensorflow() -> None:
     """Import TensorFlow once, whichever thread asks first; the others wait for it to finish.
 
-    A page must call this before importing a module that imports TensorFlow (``recognizer.augment``,
-    ``recognizer.models``): two threads importing TensorFlow's circular modules at once deadlock or
+    A page must call this before importing a module that imports TensorFlow (``recognizer.training.augment``,
+    ``recognizer.nets.architectures``): two threads importing TensorFlow's circular modules at once deadlock or
     see a half-initialised module (seen: Explore opened while the model loaded raised
     ``_DeadlockError``), and ``"tensorflow" in sys.modules`` is already true half-way through.
     """
@@ -133,9 +133,9 @@ def _freeze_the_heap() -> None:
 
 
 def _recognizer_with_lite(model_dir: str) -> Recognizer:
-    """The model, with a TFLite copy answering single drawings (``recognizer.export``)."""
+    """The model, with a TFLite copy answering single drawings (``recognizer.training.export``)."""
     from recognizer import load_recognizer
-    from recognizer.export import cached_tflite
+    from recognizer.reading.lite import cached_tflite
 
     rec = load_recognizer(model_dir)
     try:
@@ -173,7 +173,7 @@ def _active_dir(user_pointer: str, user_stamp: float, shipped_stamp: float) -> P
 
 def _active_loading() -> ModelLoading:
     """The loading of the active model (started by the first call); ModelNotFoundError if none."""
-    from recognizer import paths
+    from recognizer.core import paths
 
     user, shipped = paths.user_data_dir() / ACTIVE_FILE, paths.shipped_models_dir() / ACTIVE_FILE
     model_dir = _active_dir(str(user), _file_stamp(user), _file_stamp(shipped))
@@ -199,7 +199,7 @@ def start_loading_model() -> None:
 @st.cache_resource(show_spinner=False)
 def continue_paused_job() -> bool:
     """Once per server: continue a training job that a server which died mid-answer left paused
-    (``recognizer.job_pause``); True if one was signalled."""
+    (``recognizer.ops.job_pause``); True if one was signalled."""
     return resume_job()
 
 
@@ -215,7 +215,7 @@ def active_recognizer(wait: bool = True) -> Recognizer | None:
     try:
         loading = _active_loading()
     except (ModelNotFoundError, OSError) as exc:
-        st.error(f"No model could be loaded: {exc}. Train one with `python scripts/train.py --activate`.")
+        st.error(f"No model could be loaded: {exc}. Train one with `digits-train --activate`.")
         return None
     try:
         return loading.recognizer(wait)

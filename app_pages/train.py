@@ -24,9 +24,11 @@ from app_pages.train_form import (
 )
 from app_pages.train_jobs import idle_watch, last_outcome, live_panel
 from app_pages.train_runs import run_history
-from recognizer import jobs, paths
-from recognizer.feedback import FeedbackStore
-from recognizer.train import TrainConfig, training_device
+from recognizer.core import paths
+from recognizer.data.corrections import FeedbackStore
+from recognizer.ops import job_state, jobs
+from recognizer.training.config import TrainConfig
+from recognizer.training.run_files import training_device
 
 
 @st.cache_resource(show_spinner="Asking TensorFlow for devices…")
@@ -99,13 +101,13 @@ st.title("Train a model")
 st.caption(f"Training runs on: **{_device()}** · runs are saved in `{paths.runs_dir()}`")
 admin_gate()
 show_flash()
-running_before = jobs.current_job()
+running_before = job_state.current_job()
 
 st.subheader("New training run")
 start_button(new_run_form(), running_before)
 
 st.subheader("Training")
-running = jobs.current_job()
+running = job_state.current_job()
 if running is not None:
     live_panel(running)
 else:

@@ -1,7 +1,7 @@
 """Who may manage training on the Train page, and the actions that check it. Not a page itself.
 
 Starting, stopping, activating and deleting need the admin token, or a server that listens on
-this machine only (the rule: ``recognizer.safety``). Every action checks again when it runs: a
+this machine only (the rule: ``recognizer.ops.safety``). Every action checks again when it runs: a
 disabled button is a hint to the browser, not a guard on the server.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from recognizer import jobs
-from recognizer.runs import ModelNotFoundError, delete_run, set_active
-from recognizer.safety import admin_allowed, admin_rule, admin_token
+from recognizer.core.runs import ModelNotFoundError, delete_run, set_active
+from recognizer.ops import job_state
+from recognizer.ops.safety import admin_allowed, admin_rule, admin_token
 
 FLASH_KEY = "train_flash"
 ADMIN_KEY = "train_admin_token"
@@ -49,7 +49,7 @@ def show_flash() -> None:
 
 def stop(job_dir: Path) -> None:
     if admin_ok():
-        jobs.stop_job(job_dir)
+        job_state.stop_job(job_dir)
     else:
         flash("error", NOT_ADMIN)
 

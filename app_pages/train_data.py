@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.train_form import bounded, field_key, widget
-from recognizer.data import MNIST_TRAIN_IMAGES, DataError, find_mnist_dir
-from recognizer.pendigits import default_pen_digits_path, load_pen_digits, writer_split
-from recognizer.train import TrainConfig, split_sizes
+from recognizer.data.mnist import MNIST_TRAIN_IMAGES, DataError, find_mnist_dir
+from recognizer.data.pen import default_pen_digits_path, load_pen_digits, writer_split
+from recognizer.training.config import TrainConfig
+from recognizer.training.datasets import split_sizes
 
 ss = st.session_state
 

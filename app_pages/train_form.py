@@ -1,6 +1,6 @@
 """The Train page's form for a new run: presets and one widget per ``TrainConfig`` field. Not a page itself.
 
-Ranges and presets come from ``recognizer.train`` (``BOUNDS``, ``PRESETS``), so the form offers
+Ranges and presets come from ``recognizer.training`` (``BOUNDS``, ``PRESETS``), so the form offers
 exactly what ``TrainConfig.problems()`` accepts; the form only chooses labels, steps and layout.
 Every widget's value lives in the session under ``train_<field>``.
 """
@@ -12,7 +12,7 @@ import dataclasses
 import streamlit as st
 
 from app_pages.shared import import_tensorflow
-from recognizer.train import BOUNDS, LR_SCHEDULES, OPTIMIZERS, PRESET_NOTES, PRESETS, TrainConfig
+from recognizer.training.config import BOUNDS, LR_SCHEDULES, OPTIMIZERS, PRESET_NOTES, PRESETS, TrainConfig
 
 FIELDS = dataclasses.fields(TrainConfig)
 DEFAULTS = TrainConfig().to_dict()
@@ -75,7 +75,7 @@ def widget(kind, name: str, label: str, **kwargs):
 
 
 def bounded(kind, name: str, label: str, **kwargs):
-    """A slider or number input for ``name`` offering its bounds (``recognizer.train.BOUNDS``).
+    """A slider or number input for ``name`` offering its bounds (``recognizer.training.config.BOUNDS``).
 
     ``kwargs`` may set another ``step`` (or, for a field whose 0 means "all", another minimum).
     """
@@ -93,7 +93,7 @@ def side_by_side(*draws) -> None:
 
 def model_section() -> None:
     import_tensorflow()  # before the module that imports it (see import_tensorflow)
-    from recognizer.models import MODELS
+    from recognizer.nets.architectures import MODELS
 
     widget(st.selectbox, "architecture", "Architecture", options=list(MODELS))
     st.caption(MODELS[ss[field_key("architecture")]].description)

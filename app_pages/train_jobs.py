@@ -1,6 +1,6 @@
 """The Train page's Training section: the running job, live, or how the last one ended. Not a page itself.
 
-Everything about a job is read from disk on every refresh (``recognizer.jobs``), so reloading the
+Everything about a job is read from disk on every refresh (``recognizer.ops.jobs``), so reloading the
 page or opening it in another browser shows the running job and its curves.
 """
 
@@ -12,11 +12,11 @@ import streamlit as st
 
 from app_pages.shared import duration_text
 from app_pages.train_admin import activate, admin_ok, stop
-from recognizer import jobs
-from recognizer.figures import learning_curves_figure
-from recognizer.runs import ModelNotFoundError, active_model_dir
-from recognizer.storage import read_json_or
-from recognizer.train import TrainConfig
+from recognizer.core.figures import learning_curves_figure
+from recognizer.core.runs import ModelNotFoundError, active_model_dir
+from recognizer.core.storage import read_json_or
+from recognizer.ops import job_state
+from recognizer.training.config import TrainConfig
 
 LIVE_REFRESH = 1.5  # seconds between progress reads while a job runs
 STALLED_AFTER = 30.0  # seconds without a batch before the page says why (a batch takes about a second)
@@ -52,7 +52,7 @@ def _current_learning_rate(progress: dict, config: TrainConfig | None) -> float 
 
 
 def live_view(job_dir: Path) -> None:
-    status = jobs.job_status(job_dir)
+    status = job_state.job_status(job_dir)
     progress = status["progress"]
     config = _job_config(job_dir)
     st.markdown(f"**Training job `{status['job_id']}`** ({config.architecture if config else '?'})")
@@ -84,7 +84,7 @@ def _progress_bar(progress: dict, config: TrainConfig | None) -> None:
 
 
 def _stalled_hint(progress: dict) -> None:
-    silent = jobs.seconds_without_progress(progress)
+    silent = job_state.seconds_without_progress(progress)
     if silent is not None and silent >= STALLED_AFTER:
         st.info(
             f"No progress for {duration_text(silent)}. Training runs at idle priority so that the app "
@@ -117,7 +117,7 @@ def _stop_controls(status: dict, job_dir: Path) -> None:
         end_now = st.button(
             "Still running? End it now", help="Kills the process; this run's work is lost", disabled=not allowed
         )
-        if end_now and admin_ok() and not jobs.kill_job(job_dir):
+        if end_now and admin_ok() and not job_state.kill_job(job_dir):
             st.warning("The job's process is not running (any more): nothing was stopped.")
     else:
         st.button(
@@ -132,7 +132,7 @@ def _stop_controls(status: dict, job_dir: Path) -> None:
 
 def last_outcome() -> None:
     """How the most recent job ended (nothing runs now)."""
-    recent = jobs.list_jobs()
+    recent = job_state.list_jobs()
     if not recent:
         st.caption("No training job has run yet. Pick a preset above and press **Start training**.")
         return
@@ -142,7 +142,7 @@ def last_outcome() -> None:
         _run_outcome(last, job_id, status)
     elif status == "failed":
         st.error(f"Last job `{job_id}` failed: {last.get('error') or 'no error was recorded'}")
-        tail = last.get("log_tail") or jobs.log_tail(Path(last["job_dir"]))
+        tail = last.get("log_tail") or job_state.log_tail(Path(last["job_dir"]))
         if tail:
             with st.expander("End of its log", expanded=True):
                 st.code(tail, language=None, wrap_lines=True)
@@ -186,7 +186,7 @@ def _is_active(run_dir: Path) -> bool:
 
 @st.fragment(run_every=LIVE_REFRESH)
 def live_panel(job_dir: Path) -> None:
-    current = jobs.current_job()
+    current = job_state.current_job()
     if current != job_dir:
         # The job ended (or another one started): redraw the whole page so the outcome, the
         # Start button and the run history all catch up.
@@ -197,5 +197,5 @@ def live_panel(job_dir: Path) -> None:
 @st.fragment(run_every=IDLE_REFRESH)
 def idle_watch() -> None:
     # Cheap by design: one look at the job lock. A job started elsewhere brings up the live view.
-    if jobs.current_job() is not None:
+    if job_state.current_job() is not None:
         st.rerun(scope="app")

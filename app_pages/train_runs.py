@@ -7,9 +7,9 @@ import streamlit as st
 
 from app_pages.shared import duration_text
 from app_pages.train_admin import activate, admin_ok, delete
-from recognizer.runs import list_runs
-from recognizer.sequence import shipped_reader_facts
-from recognizer.units import megabytes
+from recognizer.core.runs import list_runs
+from recognizer.core.units import megabytes
+from recognizer.reading.strip_reader import shipped_reader_facts
 
 PICK_KEY = "train_pick"
 RUN_COLUMNS = {
@@ -110,5 +110,5 @@ def reader_note() -> None:
     if facts is not None:
         st.caption(
             f"Numbers are also read by the strip reader **{facts['name']}** (see Explore → Number reader); "
-            "retrain it from a terminal: `python scripts/train_number_reader.py --out DIR`."
+            "retrain it from a terminal: `digits-train-reader --out DIR`."
         )

@@ -23,7 +23,7 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST split from DIGITS_DATA_DIR; skipped (failed under CI) when absent."""
-    from recognizer.data import DataError, load_mnist
+    from recognizer.data.mnist import DataError, load_mnist
 
     if not os.environ.get("DIGITS_DATA_DIR"):
         if os.environ.get("CI"):
@@ -50,7 +50,8 @@ def rng():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_mnist):
     """A finished one-epoch LeNet-5 run folder (not the shipped model)."""
-    from recognizer.train import TrainConfig, train
+    from recognizer.training.config import TrainConfig
+    from recognizer.training.loop import train
 
     config = TrainConfig(architecture="lenet5", epochs=1, batch_size=64, validation_split=0.1)
     return train(config, runs_dir=tmp_path_factory.mktemp("runs"), mnist=tiny_mnist, run_name="tiny-lenet5")
@@ -68,7 +69,7 @@ def _data_file(path, what: str, variable: str):
 @pytest.fixture(scope="session")
 def pen_path():
     """Path of the pen-digits development file; skipped (failed under CI) when absent."""
-    from recognizer.pendigits import default_pen_digits_path
+    from recognizer.data.pen import default_pen_digits_path
 
     return _data_file(default_pen_digits_path(), "pen-digits", "DIGITS_PEN_DIGITS")
 
@@ -76,15 +77,15 @@ def pen_path():
 @pytest.fixture(scope="session")
 def shipped_recognizer():
     """The shipped active model (``models/active.json``), without the number reader."""
-    from recognizer.inference import load_recognizer
-    from recognizer.runs import shipped_active_dir
+    from recognizer.core.runs import shipped_active_dir
+    from recognizer.reading.recognizer import load_recognizer
 
     return load_recognizer(shipped_active_dir(), number_reader=False)
 
 
 @pytest.fixture(scope="session")
 def pen(pen_path):
-    from recognizer.pendigits import load_pen_digits
+    from recognizer.data.pen import load_pen_digits
 
     return load_pen_digits(pen_path)
 
@@ -92,7 +93,7 @@ def pen(pen_path):
 @pytest.fixture(scope="session")
 def pen_letters():
     """The pen-letters development file (ink that is not a digit); skipped (failed under CI) when absent."""
-    from recognizer.pendigits import default_pen_letters_path, load_pen_letters
+    from recognizer.data.pen import default_pen_letters_path, load_pen_letters
 
     return load_pen_letters(_data_file(default_pen_letters_path(), "pen-letters", "DIGITS_PEN_LETTERS"))
 
@@ -106,7 +107,7 @@ def app_url(tmp_path_factory):
 
     Without Chromium (or Playwright) browser tests skip, except under CI, where they fail.
     """
-    from recognizer import pen_timing
+    from benchmarks import pen_timing
 
     reason = pen_timing.missing_browser()
     if reason:
@@ -130,7 +131,7 @@ def app_url(tmp_path_factory):
 def browser(app_url):
     from playwright.sync_api import sync_playwright
 
-    from recognizer import pen_timing
+    from benchmarks import pen_timing
 
     with sync_playwright() as p:
         chromium = pen_timing.launch_browser(p)

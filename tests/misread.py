@@ -12,8 +12,8 @@ CANVAS = 280
 def misread_ones(pen, rec, brush: float = 18, height: float = 0.65 * CANVAS) -> Iterator[tuple[list, object]]:
     """(strokes, prediction) of held-out 1s, written each way people write a 1 (``styles.VARIANTS``),
     that ``rec`` reads as another digit when drawn ``height`` px high with ``brush``."""
-    from recognizer.pendigits import render_digit, writer_split
-    from recognizer.styles import VARIANTS, styled
+    from recognizer.data.pen import render_digit, writer_split
+    from recognizer.data.styles import VARIANTS, styled
 
     _, held = writer_split(pen)
     for variant, (digit, _) in VARIANTS.items():

@@ -1,7 +1,7 @@
 """Recognizer.adapt: a visitor's corrections change their answers at once, nobody else's.
 
 The corrections are 1s of held-out pen writers, written the ways people write a 1
-(``recognizer.styles``), that the shipped model reads as another digit.
+(``recognizer.data.styles``), that the shipped model reads as another digit.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from recognizer.adapt import GATE_LOW, similarity_to_corrections
+from recognizer.reading.adapt import GATE_LOW, similarity_to_corrections
 
 CANVAS = 280
 
@@ -19,7 +19,7 @@ CANVAS = 280
 @pytest.fixture(scope="module")
 def shipped():
     from recognizer import load_recognizer
-    from recognizer.runs import shipped_active_dir
+    from recognizer.core.runs import shipped_active_dir
 
     return load_recognizer(shipped_active_dir(), number_reader=False)
 
@@ -40,7 +40,7 @@ def taught(shipped, misread_ones):
 
 
 def test_the_corrected_drawings_and_near_copies_read_as_taught(shipped, misread_ones, taught):
-    from recognizer.pendigits import render_digit
+    from recognizer.data.pen import render_digit
 
     strokes, inputs = misread_ones
     assert (shipped.predict(inputs) != 1).all()
@@ -58,7 +58,7 @@ def test_far_away_digits_keep_their_answers(shipped, misread_ones, taught, mnist
     _, (x_test, y_test) = mnist
     confusions = shipped.predict(misread_ones[1])
     others = x_test[~np.isin(y_test, [1, *confusions])][:2000]  # neither the taught digit nor its confusions
-    far = similarity_to_corrections(shipped, others, misread_ones[1]) < GATE_LOW
+    far = similarity_to_corrections(shipped.model, others, misread_ones[1]) < GATE_LOW
     assert far.mean() > 0.99
     np.testing.assert_array_equal(taught.predict_scores(others[far]), shipped.predict_scores(others[far]))
     np.testing.assert_array_equal(taught.predict(others), shipped.predict(others))
@@ -85,7 +85,7 @@ def test_no_corrections_answer_as_the_original(shipped, mnist):
 
 
 def test_the_taught_recognizer_still_knows_not_a_digit(shipped, taught):
-    from recognizer.negatives import scribbles
+    from recognizer.data.negatives import scribbles
 
     assert taught.knows_not_digit and taught.predict_scores(np.zeros((1, 28, 28))).shape == (1, 11)
     marks = scribbles(40, seed=1)
@@ -95,7 +95,7 @@ def test_the_taught_recognizer_still_knows_not_a_digit(shipped, taught):
 
 
 def test_a_taught_recognizer_reads_numbers(shipped, misread_ones, taught):
-    from recognizer.pendigits import draw_strokes, to_rgba
+    from recognizer.data.pen import draw_strokes, to_rgba
 
     strokes = misread_ones[0][0]
     pts = np.concatenate(strokes)

@@ -1,4 +1,4 @@
-"""recognizer.analysis: hand-checked metrics, cached probabilities, saliency, ensembles, reports."""
+"""recognizer.evaluation: hand-checked metrics, cached probabilities, saliency, ensembles, reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import time
 import numpy as np
 import pytest
 
-from recognizer import analysis, paths
+from recognizer.core import paths
+from recognizer.evaluation import answers
+from recognizer.evaluation.curves import confidence_histogram, reliability, roc_curves
+from recognizer.evaluation.latency import measure_latency
+from recognizer.evaluation.metrics import cell_samples
+from recognizer.evaluation.report import html_report
+from recognizer.evaluation.saliency import grad_cam, saliency_map
+from recognizer.training import ensembles
 
 # --- ROC -----------------------------------------------------------------------------------------
 
@@ -19,19 +26,19 @@ def two_class(scores_for_1: list[float]) -> np.ndarray:
 
 
 def test_roc_perfect_separation_has_auc_one():
-    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.2, 0.8, 0.9]))
+    curves = roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.2, 0.8, 0.9]))
     assert curves[1]["auc"] == pytest.approx(1.0)
     assert curves[1]["fpr"][0] == 0.0 and curves[1]["tpr"][-1] == 1.0
 
 
 def test_roc_reversed_scores_have_auc_zero():
-    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.8, 0.9, 0.1, 0.2]))
+    curves = roc_curves(np.array([0, 0, 1, 1]), two_class([0.8, 0.9, 0.1, 0.2]))
     assert curves[1]["auc"] == pytest.approx(0.0)
 
 
 def test_roc_hand_computed_three_quarters():
     # Class 1 scores, descending: 0.8 (pos), 0.4 (neg), 0.3 (pos), 0.1 (neg).
-    curves = analysis.roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.4, 0.3, 0.8]))
+    curves = roc_curves(np.array([0, 0, 1, 1]), two_class([0.1, 0.4, 0.3, 0.8]))
     assert curves[1]["fpr"] == pytest.approx([0, 0, 0.5, 0.5, 1])
     assert curves[1]["tpr"] == pytest.approx([0, 0.5, 0.5, 1, 1])
     assert curves[1]["auc"] == pytest.approx(0.75)
@@ -39,14 +46,14 @@ def test_roc_hand_computed_three_quarters():
 
 
 def test_roc_ties_cross_the_threshold_together():
-    curves = analysis.roc_curves(np.array([0, 1, 0, 1]), two_class([0.5, 0.5, 0.5, 0.5]))
+    curves = roc_curves(np.array([0, 1, 0, 1]), two_class([0.5, 0.5, 0.5, 0.5]))
     assert curves[1]["fpr"] == [0.0, 1.0] and curves[1]["tpr"] == [0.0, 1.0]
     assert curves[1]["auc"] == pytest.approx(0.5)
 
 
 def test_roc_absent_class_has_no_curve():
     proba = np.array([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1]])
-    curves = analysis.roc_curves(np.array([0, 1]), proba)
+    curves = roc_curves(np.array([0, 1]), proba)
     assert curves[2] == {"fpr": [], "tpr": [], "auc": None}
     assert curves[0]["auc"] == pytest.approx(1.0)
 
@@ -61,7 +68,7 @@ CALIBRATION_P = np.array(
 
 
 def test_reliability_hand_computed():
-    result = analysis.reliability(CALIBRATION_Y, CALIBRATION_P, bins=2)
+    result = reliability(CALIBRATION_Y, CALIBRATION_P, bins=2)
     assert result["bin_edges"] == pytest.approx([0, 0.5, 1])
     assert result["count"] == [2, 3]
     assert result["confidence"] == pytest.approx([0.425, 0.9])
@@ -71,17 +78,17 @@ def test_reliability_hand_computed():
 
 
 def test_reliability_empty_bins_are_none():
-    result = analysis.reliability(CALIBRATION_Y, CALIBRATION_P, bins=4)
+    result = reliability(CALIBRATION_Y, CALIBRATION_P, bins=4)
     assert result["count"] == [0, 2, 0, 3]
     assert result["confidence"][0] is None and result["accuracy"][2] is None
     assert len(result["bin_edges"]) == 5
 
 
 def test_confidence_histogram_counts():
-    result = analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=2)
+    result = confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=2)
     assert result["correct"] == [1, 2]
     assert result["wrong"] == [1, 1]
-    default = analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P)
+    default = confidence_histogram(CALIBRATION_Y, CALIBRATION_P)
     assert len(default["bin_edges"]) == 21 and sum(default["correct"]) + sum(default["wrong"]) == 5
 
 
@@ -96,14 +103,14 @@ def test_confidence_histogram_counts():
 )
 def test_metrics_reject_bad_input(y, proba):
     with pytest.raises(ValueError):
-        analysis.roc_curves(y, proba)
+        roc_curves(y, proba)
     with pytest.raises(ValueError):
-        analysis.reliability(y, proba)
+        reliability(y, proba)
 
 
 def test_bins_must_be_positive():
     with pytest.raises(ValueError, match="bins"):
-        analysis.confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=0)
+        confidence_histogram(CALIBRATION_Y, CALIBRATION_P, bins=0)
 
 
 # --- The samples of a confusion-matrix cell -----------------------------------------------------
@@ -116,21 +123,21 @@ CELL_MISCLASSIFIED = {"index": [2], "true": [3], "predicted": [5], "probabilitie
 
 
 def test_a_wrong_cell_shows_the_misclassified_samples_with_their_probabilities():
-    cell = analysis.cell_samples(3, 5, CELL_Y, CELL_MISCLASSIFIED)
+    cell = cell_samples(3, 5, CELL_Y, CELL_MISCLASSIFIED)
     assert cell.indices == [2] and not cell.least_sure_first
     np.testing.assert_array_equal(cell.probabilities, CELL_P[[2]])
-    empty = analysis.cell_samples(5, 3, CELL_Y, CELL_MISCLASSIFIED)
+    empty = cell_samples(5, 3, CELL_Y, CELL_MISCLASSIFIED)
     assert empty.indices == [] and empty.probabilities is None
 
 
 def test_a_right_cell_shows_the_least_sure_answers_first():
-    cell = analysis.cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED, CELL_P, shown=1)
+    cell = cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED, CELL_P, shown=1)
     assert cell.indices == [1, 0] and cell.least_sure_first
     np.testing.assert_array_equal(cell.probabilities, CELL_P[[1]])  # only the shown ones
 
 
 def test_a_right_cell_without_probabilities_leaves_out_the_misclassified():
-    cell = analysis.cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED)
+    cell = cell_samples(3, 3, CELL_Y, CELL_MISCLASSIFIED)
     assert cell.indices == [0, 1] and cell.probabilities is None and not cell.least_sure_first
 
 
@@ -138,7 +145,7 @@ def test_a_right_cell_without_probabilities_leaves_out_the_misclassified():
 
 
 def test_probabilities_read_from_the_run(tiny_run):
-    proba = analysis.test_probabilities(tiny_run)
+    proba = answers.test_probabilities(tiny_run)
     with np.load(tiny_run / "test_probabilities.npz") as data:
         expected = data["probabilities"]
     assert proba.dtype == np.float32 and proba.shape == (200, 10)
@@ -150,24 +157,24 @@ def test_probabilities_computed_once_then_cached(tiny_run, tmp_path, monkeypatch
     shutil.copytree(tiny_run, old_run)
     (old_run / "test_probabilities.npz").unlink()
 
-    first = analysis.test_probabilities(old_run)
+    first = answers.test_probabilities(old_run)
     assert first.shape == (10_000, 10) and first.dtype == np.float32
-    cached = analysis.probabilities_cache_path(old_run)
+    cached = answers.probabilities_cache_path(old_run)
     assert cached.is_file() and cached.parent == paths.cache_dir() / "analysis"
     assert not (old_run / "test_probabilities.npz").exists()  # a run folder is never written to
 
     def must_not_load(*args, **kwargs):
         raise AssertionError("the cached probabilities should have been read")
 
-    monkeypatch.setattr(analysis, "load_recognizer", must_not_load)
-    np.testing.assert_array_equal(analysis.test_probabilities(old_run), first)
+    monkeypatch.setattr(answers, "load_recognizer", must_not_load)
+    np.testing.assert_array_equal(answers.test_probabilities(old_run), first)
 
 
 def test_probabilities_of_a_folder_without_model(tmp_path):
-    from recognizer.runs import ModelNotFoundError
+    from recognizer.core.runs import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError):
-        analysis.test_probabilities(tmp_path)
+        answers.test_probabilities(tmp_path)
 
 
 # --- Saliency, Grad-CAM, latency -----------------------------------------------------------------
@@ -188,13 +195,13 @@ def a_one():
 
 
 def test_saliency_map_on_shipped_model(shipped, a_one):
-    saliency = analysis.saliency_map(shipped, a_one)
+    saliency = saliency_map(shipped, a_one)
     assert saliency.shape == (28, 28) and saliency.dtype == np.float32
     assert saliency.min() >= 0 and saliency.max() == pytest.approx(1.0)
 
 
 def test_grad_cam_on_shipped_model_points_at_the_stroke(shipped, a_one):
-    cam = analysis.grad_cam(shipped, a_one)
+    cam = grad_cam(shipped, a_one)
     assert cam is not None and cam.shape == (28, 28) and cam.dtype == np.float32
     assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)  # scaled to its peak: not a flat map
     near_the_bar = np.zeros((28, 28), bool)
@@ -204,15 +211,15 @@ def test_grad_cam_on_shipped_model_points_at_the_stroke(shipped, a_one):
 
 
 def test_grad_cam_is_none_without_convolutions(a_one):
-    from recognizer.inference import Recognizer
-    from recognizer.models import build_model
+    from recognizer.nets.architectures import build_model
+    from recognizer.reading.recognizer import Recognizer
 
-    assert analysis.grad_cam(Recognizer(build_model("mlp")), a_one) is None
+    assert grad_cam(Recognizer(build_model("mlp")), a_one) is None
 
 
 def test_saliency_rejects_a_wrong_shape(shipped):
     with pytest.raises(ValueError, match="28, 28"):
-        analysis.saliency_map(shipped, np.zeros((28, 29), np.float32))
+        saliency_map(shipped, np.zeros((28, 29), np.float32))
 
 
 class SlowModel:
@@ -229,15 +236,15 @@ class SlowModel:
 
 def test_measure_latency_is_the_time_of_one_call():
     slow = SlowModel(ms=20)
-    latency = analysis.measure_latency(slow, calls=5)
+    latency = measure_latency(slow, calls=5)
     assert 20 <= latency < 200  # sleep() waits at least that long; a loaded machine adds a little
     assert slow.calls == 6  # a warm-up call, then the timed ones
     with pytest.raises(ValueError):
-        analysis.measure_latency(slow, calls=0)
+        measure_latency(slow, calls=0)
 
 
 def test_measure_latency_of_a_real_model(shipped):
-    latency = analysis.measure_latency(shipped, calls=3)
+    latency = measure_latency(shipped, calls=3)
     assert isinstance(latency, float) and 0 < latency < 1000
 
 
@@ -265,12 +272,12 @@ def members(tiny_run, tmp_path):
 
 @pytest.fixture
 def ensemble_run(members, tiny_mnist, tmp_path):
-    return analysis.build_ensemble(members, tmp_path / "runs", "ens-test", mnist=tiny_mnist, pen_holdout=False)
+    return ensembles.build_ensemble(members, tmp_path / "runs", "ens-test", mnist=tiny_mnist, pen_holdout=False)
 
 
 def test_ensemble_averages_its_members(ensemble_run, members, tiny_mnist):
     from recognizer import load_recognizer
-    from recognizer.storage import read_json
+    from recognizer.core.storage import read_json
 
     _, (x_test, y_test) = tiny_mnist
     first, second = (load_recognizer(m).predict_proba(x_test) for m in members)
@@ -281,14 +288,14 @@ def test_ensemble_averages_its_members(ensemble_run, members, tiny_mnist):
     metrics = read_json(ensemble_run / "metrics.json")
     assert metrics["test_accuracy"] == pytest.approx(np.mean(mean.argmax(axis=1) == y_test))
     assert metrics["architecture"] == "ensemble" and metrics["status"] == "finished"
-    assert metrics["made_by"] == "recognizer.analysis.build_ensemble" and metrics["model"] == "ens-test"
+    assert metrics["made_by"] == "recognizer.training.ensembles.build_ensemble" and metrics["model"] == "ens-test"
     assert read_json(ensemble_run / "config.json")["members"] == ["member-a", "member-b"]
-    np.testing.assert_allclose(analysis.test_probabilities(ensemble_run), mean, atol=2e-3)  # saved as float16
+    np.testing.assert_allclose(answers.test_probabilities(ensemble_run), mean, atol=2e-3)  # saved as float16
     assert not list(ensemble_run.parent.glob(".*"))  # no temp folder left behind
 
 
 def test_ensemble_is_listed_and_activatable(ensemble_run):
-    from recognizer.runs import active_model_dir, list_runs, set_active
+    from recognizer.core.runs import active_model_dir, list_runs, set_active
 
     rows = {row["name"]: row for row in list_runs(ensemble_run.parent)}
     assert rows["ens-test"]["architecture"] == "ensemble"
@@ -298,13 +305,13 @@ def test_ensemble_is_listed_and_activatable(ensemble_run):
 
 def test_ensemble_rejects_bad_requests(ensemble_run, tiny_run, tiny_mnist):
     with pytest.raises(ValueError, match="at least 2"):
-        analysis.build_ensemble([tiny_run], ensemble_run.parent, "solo", mnist=tiny_mnist)
+        ensembles.build_ensemble([tiny_run], ensemble_run.parent, "solo", mnist=tiny_mnist)
     with pytest.raises(FileExistsError):
-        analysis.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "ens-test", mnist=tiny_mnist)
+        ensembles.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "ens-test", mnist=tiny_mnist)
     with pytest.raises(ValueError, match="run name"):
-        analysis.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "../escape", mnist=tiny_mnist)
+        ensembles.build_ensemble([tiny_run, tiny_run], ensemble_run.parent, "../escape", mnist=tiny_mnist)
     with pytest.raises(ValueError, match="models/"):
-        analysis.build_ensemble([tiny_run, tiny_run], paths.shipped_models_dir(), "x", mnist=tiny_mnist)
+        ensembles.build_ensemble([tiny_run, tiny_run], paths.shipped_models_dir(), "x", mnist=tiny_mnist)
 
 
 # --- HTML report ---------------------------------------------------------------------------------
@@ -320,7 +327,7 @@ def figure_count(report: str) -> int:
 
 
 def test_html_report_is_standalone_with_the_pages_figures(tiny_run):
-    report = analysis.html_report(tiny_run)
+    report = html_report(tiny_run)
     assert report.lstrip().startswith("<!DOCTYPE html>") and "<html" in report
     assert "tiny-lenet5" in report
     assert plotly_js_copies(report) == 1  # embedded once: the file opens offline
@@ -332,7 +339,7 @@ def test_html_report_is_standalone_with_the_pages_figures(tiny_run):
 
 def test_html_report_of_an_ensemble_without_history(ensemble_run, tiny_mnist):
     _, (_, y_test) = tiny_mnist
-    report = analysis.html_report(ensemble_run, y_true=y_test)
+    report = html_report(ensemble_run, y_true=y_test)
     assert "ens-test" in report and "No training history" in report
     assert figure_count(report) == 2 and plotly_js_copies(report) == 1
     assert "Reliability (ECE" in report
@@ -343,9 +350,9 @@ def test_an_ensemble_of_ten_and_eleven_class_runs_gives_not_a_digit_only_the_mem
 ):
     import keras
 
-    from recognizer.analysis import ensemble_model
-    from recognizer.models import build_model
-    from recognizer.preprocess import to_model_input
+    from recognizer.core.preprocess import to_model_input
+    from recognizer.nets.architectures import build_model
+    from recognizer.training.ensembles import ensemble_model
 
     eleven = tmp_path / "eleven"
     eleven.mkdir()

@@ -34,7 +34,7 @@ def _upload_mode(at):
 
 def _surely_read_ink(pen, rec, digit: int):
     """The ink (alpha, 240x240) of the first pen ``digit`` the model reads surely when drawn alone."""
-    from recognizer.pendigits import render_digit
+    from recognizer.data.pen import render_digit
 
     for i in np.flatnonzero(pen.labels == digit):
         alpha = render_digit(pen.strokes(i), brush=12, canvas=240, height=150)[..., 3]
@@ -93,7 +93,7 @@ def test_upload_mistakes_get_a_clear_message_not_a_traceback():
 def _activate_broken_copy(tiny_run, tmp_path, damage):
     import shutil
 
-    from recognizer.runs import set_active
+    from recognizer.core.runs import set_active
 
     broken = tmp_path / "runs" / "broken"
     shutil.copytree(tiny_run, broken)
@@ -116,7 +116,7 @@ def _odd_metrics(run):
 
 @pytest.mark.parametrize("damage", [_corrupt_model, _corrupt_metrics, _odd_metrics])
 def test_every_page_opens_when_the_active_run_is_damaged(tiny_run, tmp_path, damage):
-    from recognizer.runs import shipped_active_dir
+    from recognizer.core.runs import shipped_active_dir
 
     _activate_broken_copy(tiny_run, tmp_path, damage)
     for page in ("app_pages/draw.py", "app_pages/train.py", "app_pages/explore.py"):

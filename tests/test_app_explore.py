@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recognizer.runs import active_model_dir
+from recognizer.core.runs import active_model_dir
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 OTHER_RUN = "deepcnn-mnist-v1"
@@ -110,7 +110,7 @@ def test_another_run_can_be_selected(mnist):
 def test_test_probabilities_are_computed_on_request(mnist, tiny_run, isolated_user_dirs):
     import shutil
 
-    from recognizer.runs import set_active
+    from recognizer.core.runs import set_active
 
     # A run without saved test probabilities (as runs from before they were saved).
     run = isolated_user_dirs / "runs" / "old-run"
@@ -227,7 +227,7 @@ def test_number_reader_section_shows_how_the_shipped_strip_reader_was_made_and_s
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert shown["alone, touching, 4 digits"].endswith("%")
-    assert "scripts/train_number_reader.py" in texts(at)
+    assert "scripts/train_number_reader.py --samples 60000" in texts(at)  # how it was made (its metrics.json)
     assert "scatter" in set().union(*trace_types(at))
 
 

@@ -1,7 +1,7 @@
 """The Train page (AppTest, no browser): form, presets, validation, live job view, run history.
 
 Only ``test_a_tiny_job_started_from_the_page_trains_and_shows_up`` trains (one LeNet-5 epoch on
-300 images); the live view and failure tests write a job's files the way ``recognizer.jobs`` does.
+300 images); the live view and failure tests write a job's files the way ``recognizer.ops.jobs`` does.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recognizer import jobs, paths
-from recognizer.runs import active_model_dir, list_runs, shipped_active_dir
-from recognizer.safety import TOKEN_ENV
-from recognizer.storage import read_json, write_json_atomic
-from recognizer.train import TrainConfig
+from recognizer.core import paths
+from recognizer.core.runs import active_model_dir, list_runs, shipped_active_dir
+from recognizer.core.storage import read_json, write_json_atomic
+from recognizer.ops import job_state
+from recognizer.ops.safety import TOKEN_ENV
+from recognizer.training.config import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 JOB_TIMEOUT = 120  # seconds; the job imports TensorFlow and evaluates on 10,000 test images
@@ -43,14 +44,18 @@ def errors(at: AppTest) -> str:
 
 
 def jobs_dir() -> Path:
-    return paths.runs_dir() / jobs.JOBS_DIR
+    return paths.runs_dir() / job_state.JOBS_DIR
 
 
 def test_page_shows_the_form_the_data_summary_and_the_run_history():
     at = open_train_page()
     assert at.title[0].value == "Train a model"
     presets = at.segmented_control(key="train_preset")
-    assert presets.value == "quick" and presets.options == ["Quick", "Standard", "Best"]  # recognizer.train.PRESETS
+    assert presets.value == "quick" and presets.options == [
+        "Quick",
+        "Standard",
+        "Best",
+    ]  # recognizer.training.config.PRESETS
     quick = TrainConfig.preset("quick").to_dict()
     shown = {"train_subset": quick["train_subset"] or 0, "init_from": ""}  # how the form shows None
     for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget, showing the preset
@@ -65,7 +70,7 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     assert shipped["Test accuracy"] > 99
     assert any("No training job has run yet" in c.value for c in at.caption)
     assert "number-reader-v1" not in set(table["Run"])  # no classifier: named apart, with how to retrain it
-    assert any("number-reader-v1" in c.value and "train_number_reader.py" in c.value for c in at.caption)
+    assert any("number-reader-v1" in c.value and "digits-train-reader" in c.value for c in at.caption)
 
 
 def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
@@ -79,7 +84,7 @@ def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
     assert "early stopping and ReduceLROnPlateau watch validation loss" in shown
     assert "train_subset must be between 20 and 60,000" in shown
     assert at.button(key="train_start").disabled
-    assert not jobs_dir().exists() and jobs.current_job() is None
+    assert not jobs_dir().exists() and job_state.current_job() is None
 
 
 def test_presets_fill_the_form():
@@ -108,16 +113,16 @@ def test_presets_fill_the_form():
 
 @pytest.fixture
 def stand_in_job():
-    """A job that looks running to recognizer.jobs: its files and a live process (sleep) holding the lock."""
+    """A job that looks running to recognizer.ops.jobs: its files and a live process (sleep) holding the lock."""
     job_dir = jobs_dir() / "20260101-120000-cnn"
     job_dir.mkdir(parents=True)
-    lock = os.open(paths.runs_dir() / jobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    lock = os.open(paths.runs_dir() / job_state.LOCK_NAME, os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     sleeper = subprocess.Popen(["sleep", "120"], pass_fds=(lock,))  # holds the lock as a job does
     os.close(lock)
-    write_json_atomic(paths.runs_dir() / jobs.CURRENT_NAME, {"job_id": job_dir.name})
+    write_json_atomic(paths.runs_dir() / job_state.CURRENT_NAME, {"job_id": job_dir.name})
     write_json_atomic(job_dir / "config.json", TrainConfig(architecture="cnn", epochs=3).to_dict())
-    state = {"job_id": job_dir.name, "status": "running", **jobs.process_identity(sleeper.pid)}
+    state = {"job_id": job_dir.name, "status": "running", **job_state.process_identity(sleeper.pid)}
     write_json_atomic(job_dir / "state.json", state)
     history = [
         {"epoch": 1, "loss": 0.4, "accuracy": 0.88, "val_loss": 0.2, "val_accuracy": 0.94, "learning_rate": 1e-3}
@@ -243,12 +248,12 @@ def test_an_exposed_server_without_a_token_locks_the_controls(stand_in_job, serv
 def _wait_for_job(job_dir: Path) -> dict:
     deadline = time.monotonic() + JOB_TIMEOUT
     while time.monotonic() < deadline:
-        status = jobs.job_status(job_dir)
-        if status["status"] not in jobs.ACTIVE_STATUSES:
+        status = job_state.job_status(job_dir)
+        if status["status"] not in job_state.ACTIVE_STATUSES:
             return status
         time.sleep(1)
-    jobs.kill_job(job_dir)
-    pytest.fail(f"the job did not end within {JOB_TIMEOUT} s:\n{jobs.log_tail(job_dir)}")
+    job_state.kill_job(job_dir)
+    pytest.fail(f"the job did not end within {JOB_TIMEOUT} s:\n{job_state.log_tail(job_dir)}")
 
 
 @pytest.mark.slow
@@ -263,9 +268,9 @@ def test_a_tiny_job_started_from_the_page_trains_and_shows_up(mnist):  # mnist: 
     assert not at.exception
     assert any("Started job" in s.value for s in at.success)
 
-    job_dir = jobs.current_job() or jobs_dir() / jobs.list_jobs()[0]["job_id"]
+    job_dir = job_state.current_job() or jobs_dir() / job_state.list_jobs()[0]["job_id"]
     status = _wait_for_job(job_dir)
-    assert status["status"] == "finished", f"{status.get('error')}\n{jobs.log_tail(job_dir)}"
+    assert status["status"] == "finished", f"{status.get('error')}\n{job_state.log_tail(job_dir)}"
     run_name = Path(status["run_dir"]).name
     assert run_name in [r["name"] for r in list_runs()]
 

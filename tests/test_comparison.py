@@ -1,7 +1,7 @@
-"""recognizer.comparison: a run's row from its metrics, and the Markdown table of scripts/compare.py."""
+"""recognizer.evaluation.comparison: a run's row from its metrics, and the Markdown table of digits-compare."""
 
-from recognizer.comparison import COLUMNS, comparison_row, markdown_table
-from recognizer.units import megabytes
+from recognizer.core.units import megabytes
+from recognizer.evaluation.comparison import COLUMNS, comparison_row, markdown_table
 
 METRICS = {
     "architecture": "deepcnn",

@@ -1,12 +1,12 @@
-"""Composed numbers (recognizer.compose) and "not one digit" examples (recognizer.negatives)."""
+"""Composed numbers (recognizer.data.compose) and "not one digit" examples (recognizer.data.negatives)."""
 
 import numpy as np
 import pytest
 
-from recognizer.compose import compose_layers, compose_number, sample_numbers
-from recognizer.negatives import CLEAR_LETTERS, NEGATIVE_LETTERS, digit_groups, fragments, scribbles
-from recognizer.pendigits import writer_split
-from recognizer.preprocess import INK_LEVEL
+from recognizer.core.preprocess import INK_LEVEL
+from recognizer.data.compose import compose_layers, compose_number, sample_numbers
+from recognizer.data.negatives import CLEAR_LETTERS, NEGATIVE_LETTERS, digit_groups, fragments, scribbles
+from recognizer.data.pen import writer_split
 
 
 def _bar(height=10.0):

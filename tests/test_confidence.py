@@ -1,4 +1,4 @@
-"""The measured "Not sure" threshold and the calibration figures (recognizer.confidence)."""
+"""The measured "Not sure" threshold and the calibration figures (recognizer.evaluation.calibration)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from recognizer.analysis import answer_reliability, reliability
-from recognizer.confidence import (
-    CANDIDATES,
-    DEFAULT_UNSURE_BELOW,
-    MOST_RIGHT_BELOW,
-    split_at,
-    unsure_below,
-    unsure_threshold,
-)
+from recognizer.evaluation.calibration import CANDIDATES, MOST_RIGHT_BELOW, split_at, unsure_threshold
+from recognizer.evaluation.curves import answer_reliability, reliability
+from recognizer.reading.not_sure import DEFAULT_NOT_SURE_BELOW, not_sure_below
 
 
 def keeps_rule(confidence, correct, threshold) -> bool:
@@ -57,15 +51,15 @@ def test_split_at_counts_each_side():
     + [{"calibration": {"unsure_below": True}}, {"calibration": {}}, "not a dict"],
 )
 def test_page_threshold_falls_back_to_the_default_when_unmeasured_or_garbage(metrics):
-    assert unsure_below(metrics) == DEFAULT_UNSURE_BELOW
+    assert not_sure_below(metrics) == DEFAULT_NOT_SURE_BELOW
 
 
 def test_page_threshold_is_the_measured_one():
-    assert unsure_below({"calibration": {"unsure_below": 0.83}}) == 0.83
+    assert not_sure_below({"calibration": {"unsure_below": 0.83}}) == 0.83
 
 
 def test_page_never_says_not_sure_when_no_threshold_kept_the_rule():
-    assert unsure_below({"calibration": {"unsure_below": None}}) == 0.0
+    assert not_sure_below({"calibration": {"unsure_below": None}}) == 0.0
 
 
 def test_answer_reliability_is_reliability_of_the_top_class(rng):
@@ -81,7 +75,7 @@ def test_shipped_model_says_not_sure_where_it_measured(shipped_recognizer):
     """The shipped metrics hold a threshold that keeps the rule, and the recognizer uses it."""
     figures = shipped_recognizer.metrics["calibration"]
     threshold = figures["unsure_below"]
-    assert shipped_recognizer.unsure_below == threshold != DEFAULT_UNSURE_BELOW
+    assert shipped_recognizer.not_sure_below == threshold != DEFAULT_NOT_SURE_BELOW
     below, above = figures["below"], figures["above"]
     assert below["accuracy"] <= MOST_RIGHT_BELOW * above["accuracy"]
     assert below["count"] + above["count"] == figures["pen_answers"] >= 3000
@@ -89,8 +83,9 @@ def test_shipped_model_says_not_sure_where_it_measured(shipped_recognizer):
 
 
 def test_pen_answers_are_the_drawing_answers(shipped_recognizer, pen):
-    from recognizer.confidence import pen_answers
-    from recognizer.pendigits import renderings, writer_split
+    from recognizer.data.drawings import renderings
+    from recognizer.data.pen import writer_split
+    from recognizer.evaluation.calibration import pen_answers
 
     few = pen.subset(writer_split(pen)[1][:30])
     confidence, correct = pen_answers(shipped_recognizer, few, copies=2)
@@ -114,7 +109,7 @@ def test_evaluate_cli_stores_hold_out_figures_in_a_run(tiny_run, tmp_path, capsy
     assert "held-out pen digits:" in out and "1 long flag" in out and "calibration error (ECE)" in out
     metrics = json.loads((run / "metrics.json").read_text())
     # MNIST as the run is read now (views where unsure) and by the network alone, on the whole test set.
-    from recognizer.inference import load_recognizer
+    from recognizer.reading.recognizer import load_recognizer
 
     rec, (x_test, y_test) = load_recognizer(run, number_reader=False), mnist[1]
     answers = rec.predict(x_test)
@@ -124,7 +119,7 @@ def test_evaluate_cli_stores_hold_out_figures_in_a_run(tiny_run, tmp_path, capsy
     assert metrics["error_count"] == np.sum(answers != y_test)
     wrong = json.loads((run / "misclassified.json").read_text())
     assert wrong["index"] == np.flatnonzero(answers != y_test).tolist()
-    from recognizer.analysis import test_probabilities
+    from recognizer.evaluation.answers import test_probabilities
 
     assert np.array_equal(test_probabilities(run).argmax(axis=1), answers)
     assert metrics["network_accuracy"] == pytest.approx(np.mean(rec.predict(x_test, views=False) == y_test))

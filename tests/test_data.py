@@ -1,4 +1,4 @@
-"""Tests for ``recognizer.data``: finding, verifying, downloading and reading the digit datasets.
+"""Tests for ``recognizer.data.mnist``: finding, verifying, downloading and reading the digit datasets.
 
 Covered: ``load_mnist`` on the real files and its lookup order (``data_dir`` argument, then
 ``DIGITS_DATA_DIR``, then the cache, then a download); checksum errors for damaged files;
@@ -27,8 +27,8 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from recognizer import data
-from recognizer.data import (
+from recognizer.data import mnist
+from recognizer.data.mnist import (
     MNIST_FILES,
     ChecksumError,
     DataError,
@@ -175,7 +175,7 @@ def mnist_from_env():
         pytest.skip("set DIGITS_DATA_DIR to a folder holding the four MNIST .gz files")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DIGITS_DATA_DIR", REAL_MNIST_DIR)
-        mp.setattr(data, "download_mnist", _no_download)
+        mp.setattr(mnist, "download_mnist", _no_download)
         return load_mnist()
 
 
@@ -222,7 +222,7 @@ def test_data_dir_argument_wins_over_env(tmp_path, monkeypatch):
 
 def test_explicit_data_dir_missing_files_raises_even_when_env_is_complete(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITS_DATA_DIR", str(_place(MNIST_FILES, tmp_path / "complete")))
-    monkeypatch.setattr(data, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     partial = _place([TRAIN_IMAGES, TRAIN_LABELS], tmp_path / "partial")
     with pytest.raises(DataError) as info:
         load_mnist(data_dir=partial)
@@ -236,7 +236,7 @@ def test_explicit_data_dir_missing_files_raises_even_when_env_is_complete(tmp_pa
 def test_env_dir_missing_files_raises_without_falling_back_to_cache(tmp_path, monkeypatch):
     _place(MNIST_FILES, tmp_path / "cache" / "mnist")  # a complete cache must not be used
     monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path / "empty"))
-    monkeypatch.setattr(data, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     with pytest.raises(DataError, match="DIGITS_DATA_DIR") as info:
         find_mnist_dir()
     assert all(name in str(info.value) for name in MNIST_FILES)
@@ -244,7 +244,7 @@ def test_env_dir_missing_files_raises_without_falling_back_to_cache(tmp_path, mo
 
 def test_cache_is_used_when_no_dir_is_given(tmp_path, monkeypatch):
     cache = _place(MNIST_FILES, tmp_path / "cache" / "mnist")
-    monkeypatch.setattr(data, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     assert find_mnist_dir() == cache
 
 
@@ -266,7 +266,7 @@ def test_corrupted_file_raises_checksum_error_naming_it(tmp_path, corrupt):
 
 
 def test_offline_with_nothing_found_names_the_files_and_the_env_var(tmp_path, monkeypatch, closed_url):
-    monkeypatch.setattr(data, "download_mnist", functools.partial(download_mnist, mirrors=(closed_url,)))
+    monkeypatch.setattr(mnist, "download_mnist", functools.partial(download_mnist, mirrors=(closed_url,)))
     with pytest.raises(DataError) as info:
         load_mnist()
     message = str(info.value)
@@ -277,7 +277,7 @@ def test_offline_with_nothing_found_names_the_files_and_the_env_var(tmp_path, mo
 
 
 def test_download_false_raises_without_trying_to_download(monkeypatch):
-    monkeypatch.setattr(data, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     with pytest.raises(DataError, match="DIGITS_DATA_DIR") as info:
         load_mnist(download=False)
     assert all(name in str(info.value) for name in MNIST_FILES)
@@ -354,7 +354,7 @@ def test_download_keeps_good_files_and_replaces_only_a_bad_one(tmp_path, monkeyp
         (good / name).write_bytes(gz)
         (dest / name).write_bytes(gz if name != TEST_LABELS else gzip.compress(b"stale"))
 
-    monkeypatch.setattr(data, "MNIST_FILES", checksums)  # small stand-ins for the real files
+    monkeypatch.setattr(mnist, "MNIST_FILES", checksums)  # small stand-ins for the real files
     download_mnist(dest, mirrors=(server.url + "good/",))
 
     assert server.requested == [f"/good/{TEST_LABELS}"]
@@ -498,7 +498,7 @@ def test_load_kaggle_csv_missing_file(tmp_path):
 def test_terminal_progress_draws_a_bar_and_ends_the_line():
     import io
 
-    from recognizer.data import terminal_progress
+    from recognizer.data.mnist import terminal_progress
 
     out = io.StringIO()
     show = terminal_progress(out)
@@ -514,7 +514,7 @@ def test_summary_counts_and_averages_the_split():
     y_train = np.repeat(np.arange(10), 3)
     x_train[y_train == 7] = 255  # every 7 is all ink
     x_test, y_test = np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 1, 9])
-    summary = data.summary(((x_train, y_train), (x_test, y_test)), per_class=2)
+    summary = mnist.summary(((x_train, y_train), (x_test, y_test)), per_class=2)
     assert summary["train_counts"].tolist() == [3] * 10
     assert summary["test_counts"].tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
     assert summary["samples"].shape == (10, 2, 28, 28) and (summary["samples"][7] == 255).all()

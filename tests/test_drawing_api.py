@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from recognizer import load_recognizer
-from recognizer.inference import Prediction
-from recognizer.pendigits import random_rendering, render_digit, writer_split
+from recognizer.data.pen import random_rendering, render_digit, writer_split
+from recognizer.reading.recognizer import Prediction
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from recognizer import pen_timing
+from benchmarks import pen_timing
 
 CANVAS = 280
 
@@ -86,7 +86,7 @@ def _prediction(page) -> str:
 def _clear_examples(pen, rec, classes):
     """For each class, the first held-out example with few strokes that the model reads surely
     from a canvas rendering: the browser test checks the app's path, not the model's doubts."""
-    from recognizer.pendigits import render_digit, writer_split
+    from recognizer.data.pen import render_digit, writer_split
 
     _, held = writer_split(pen)
     chosen = []
@@ -180,7 +180,7 @@ def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url, mnist):  # the j
 def test_clicking_a_confusion_cell_shows_its_samples(page, app_url):
     import json
 
-    from recognizer.runs import active_model_dir
+    from recognizer.core.runs import active_model_dir
 
     run = active_model_dir()
     worst = json.loads((run / "metrics.json").read_text())["top_confusions"][0]
@@ -224,10 +224,10 @@ NUMBER_CANVAS = (700, 240)  # the Draw page's "A number" canvas
 def _touching_number(pen, rec):
     """Three held-out digits of one writer composed touching (as the page's number canvas would
     get them) that the model reads right offline, with their placed strokes."""
-    from recognizer.compose import compose_number, place_digits
-    from recognizer.pendigits import writer_split
-    from recognizer.preprocess import ink_from_image
-    from recognizer.segment import digit_masks
+    from recognizer.core.preprocess import ink_from_image
+    from recognizer.data.compose import compose_number, place_digits
+    from recognizer.data.pen import writer_split
+    from recognizer.reading.segment import digit_masks
 
     _, held = writer_split(pen)
     rng = np.random.default_rng(11)
@@ -272,8 +272,8 @@ def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
 
 def _clear_letter(rec, letters):
     """A held-out writer's clearly-not-digit letter that the model flags offline."""
-    from recognizer.negatives import CLEAR_LETTERS
-    from recognizer.pendigits import render_digit, writer_split
+    from recognizer.data.negatives import CLEAR_LETTERS
+    from recognizer.data.pen import render_digit, writer_split
 
     _, held = writer_split(letters)
     for i in held:

@@ -22,7 +22,7 @@ def _misread_one(pen, rec) -> tuple[list[np.ndarray], str]:
     and that ``rec`` taught that drawing reads as 1 when drawn again smaller elsewhere; that digit."""
     from misread import misread_ones
 
-    from recognizer.pendigits import render_digit
+    from recognizer.data.pen import render_digit
 
     for strokes, first in misread_ones(pen, rec, brush=18, height=0.65 * CANVAS):
         if first.confidence < 0.9:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer import pen_timing
+from benchmarks import pen_timing
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def _prediction_is(page, expected: str) -> None:
 def _surely_read_pen_digit(pen, digit: int):
     """A held-out writer's ``digit`` in at most two strokes that the model reads surely as drawn."""
     from recognizer import load_recognizer
-    from recognizer.pendigits import draw_strokes, to_rgba, writer_split
+    from recognizer.data.pen import draw_strokes, to_rgba, writer_split
 
     rec = load_recognizer()
     _, held = writer_split(pen)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recognizer.evaluate import (
+from recognizer.evaluation.metrics import (
     classification_report,
     confusion_matrix,
     log_loss,

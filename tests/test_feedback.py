@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from recognizer.feedback import FeedbackStore
+from recognizer.data.corrections import FeedbackStore
 
 
 def test_saved_corrections_load_back(tmp_path):
@@ -62,7 +62,7 @@ def test_unreadable_file_is_skipped_and_temp_files_ignored(tmp_path):
 SAVE_FOREVER = """
 import sys
 import numpy as np
-from recognizer.feedback import FeedbackStore
+from recognizer.data.corrections import FeedbackStore
 store = FeedbackStore(sys.argv[1])
 i = 0
 while True:

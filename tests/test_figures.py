@@ -1,4 +1,4 @@
-"""recognizer.figures: the Plotly figures the pages and the HTML report share."""
+"""recognizer.core.figures: the Plotly figures the pages and the HTML report share."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from recognizer import figures
+from recognizer.core import figures
 
 HISTORY = {
     "epoch": [1, 2, 3],

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recognizer import load_recognizer
-from recognizer.runs import ModelNotFoundError, active_model_dir, set_active, shipped_active_dir
+from recognizer.core.runs import ModelNotFoundError, active_model_dir, set_active, shipped_active_dir
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,8 @@ def test_shipped_model_metrics_say_how_it_was_made():
     run_dir = shipped_active_dir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     config = json.loads((run_dir / "config.json").read_text())
-    assert metrics["made_by"].startswith("python scripts/train.py")
+    # The project's own training command: digits-train, called scripts/train.py when v4 was made.
+    assert metrics["made_by"].startswith(("digits-train ", "python scripts/train.py "))
     assert metrics["test_accuracy"] >= 0.995
     assert metrics["architecture"] == config["architecture"] == "deepcnn"
     assert config["augment"] is True
@@ -106,7 +107,7 @@ def test_loads_a_keras_file_directly(tiny_run, mnist):
 
 
 def test_split_not_digit_renormalises_the_digits_and_gives_the_rest():
-    from recognizer.inference import split_not_digit
+    from recognizer.core.classes import split_not_digit
 
     scores = np.array([[0.1, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0.6]], np.float32)
     proba, one_digit = split_not_digit(scores)

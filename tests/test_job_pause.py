@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from recognizer import job_pause, jobs
-from recognizer.job_pause import resume_job, visitors_first
-from recognizer.jobs import process_identity, stop_job
+from recognizer.ops import job_pause, job_state
+from recognizer.ops.job_pause import resume_job, visitors_first
+from recognizer.ops.job_state import process_identity, stop_job
 
 
 def run_state(pid: int) -> str:
@@ -35,12 +35,12 @@ def running_job(tmp_path):
 
     Yields (runs dir, job dir, process)."""
     runs = tmp_path / "runs"
-    job_dir = runs / jobs.JOBS_DIR / "20260101-120000-cnn"
+    job_dir = runs / job_state.JOBS_DIR / "20260101-120000-cnn"
     job_dir.mkdir(parents=True)
     process = subprocess.Popen(["sleep", "60"])
     (job_dir / "state.json").write_text(json.dumps({**process_identity(process.pid), "status": "running"}))
-    (runs / jobs.CURRENT_NAME).write_text(json.dumps({"job_id": job_dir.name}))
-    lock = os.open(runs / jobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    (runs / job_state.CURRENT_NAME).write_text(json.dumps({"job_id": job_dir.name}))
+    lock = os.open(runs / job_state.LOCK_NAME, os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         yield runs, job_dir, process

@@ -18,20 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from recognizer import jobs
-from recognizer.jobs import (
-    JobRunningError,
-    current_job,
-    job_status,
-    kill_job,
-    list_jobs,
-    process_identity,
-    prune_jobs,
-    start_job,
-    stop_job,
-)
-from recognizer.runs import list_runs
-from recognizer.train import TrainConfig, training_device
+from recognizer.core.runs import list_runs
+from recognizer.ops import job_runner, job_state, jobs
+from recognizer.ops.job_state import current_job, job_status, kill_job, list_jobs, process_identity, stop_job
+from recognizer.ops.jobs import JobRunningError, prune_jobs, start_job
+from recognizer.training.config import TrainConfig
+from recognizer.training.run_files import training_device
 
 TINY = dict(architecture="lenet5", batch_size=32, validation_split=0.2, augment=False)
 
@@ -57,7 +49,7 @@ def ended(status):
 
 def lock_is_free(runs) -> bool:
     """Whether anyone holds the job lock, found by trying to take it."""
-    fd = os.open(runs / jobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    fd = os.open(runs / job_state.LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -111,7 +103,7 @@ def press_start_together(presses: int, start) -> list:
 @pytest.fixture
 def runs(tmp_path, mnist, monkeypatch):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
     # No pen-digits file for the jobs: reading the held-out writers is most of a tiny job's time,
-    # and these tests check the job's life, not its figures (recognizer.train's tests do).
+    # and these tests check the job's life, not its figures (recognizer.training's tests do).
     monkeypatch.setenv("DIGITS_PEN_DIGITS", str(tmp_path / "no-pen-digits.npz"))
     runs = tmp_path / "runs"
     yield runs
@@ -171,7 +163,7 @@ def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(r
     pid = recorded_pid(job.job_dir)
     # Field 19 of /proc/<pid>/stat is the niceness; ours plus JOB_NICENESS (the kernel caps at 19).
     niceness = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-    assert niceness == min(19, os.nice(0) + jobs.JOB_NICENESS)
+    assert niceness == min(19, os.nice(0) + job_runner.JOB_NICENESS)
     environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
     assert {name: environ.get(name) for name in jobs.THREAD_ENV_VARS} == dict.fromkeys(
         jobs.THREAD_ENV_VARS, str(jobs.JOB_THREADS)
@@ -209,7 +201,7 @@ def test_two_real_starts_at_once_make_one_job_that_reports_its_failure(runs, tmp
     outcomes = press_start_together(2, lambda: start_job(config, runs_dir=runs, data_dir=tmp_path / "nowhere"))
     [job] = [o for o in outcomes if isinstance(o, jobs.Job)]
     assert [type(o) for o in outcomes].count(JobRunningError) == 1
-    assert [p.name for p in (runs / jobs.JOBS_DIR).iterdir()] == [job.job_id]
+    assert [p.name for p in (runs / job_state.JOBS_DIR).iterdir()] == [job.job_id]
 
     status = wait_for(job.job_dir, ended)
     assert status["status"] == "failed"
@@ -235,8 +227,9 @@ def test_many_starts_at_once_from_threads_make_exactly_one_job_each_time(tmp_pat
 
 PRESS_START = """
 import os, subprocess, sys, time
-from recognizer import jobs
-from recognizer.train import TrainConfig, training_device
+from recognizer.ops import job_runner, job_state, jobs
+from recognizer.training.config import TrainConfig
+from recognizer.training.run_files import training_device
 
 TrainConfig.validate = lambda self: self  # validating imports TensorFlow: seconds that race nothing
 config = TrainConfig(architecture="lenet5", epochs=1, train_subset=300)
@@ -327,7 +320,7 @@ def test_a_job_killed_while_saving_leaves_no_run_and_its_partial_folder_is_swept
     job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
     deadline = time.monotonic() + 180
     while not (tmp_path / "saving").exists():
-        assert time.monotonic() < deadline and not ended(job_status(job.job_dir)), jobs.log_tail(job.job_dir)
+        assert time.monotonic() < deadline and not ended(job_status(job.job_dir)), job_state.log_tail(job.job_dir)
         time.sleep(0.2)
     partial = runs / f".{job.job_id}.partial"
     assert (partial / "model.keras").is_file() and (partial / "metrics.json").is_file()
@@ -352,12 +345,12 @@ def test_a_stale_state_whose_pid_now_belongs_to_another_process_leaves_it_alone(
     also_stranger = subprocess.Popen(["sleep", "60"])
     try:
         identity = process_identity(stranger.pid)
-        crashed = runs / jobs.JOBS_DIR / "20260101-120000-cnn"
+        crashed = runs / job_state.JOBS_DIR / "20260101-120000-cnn"
         crashed.mkdir(parents=True)
         # The job that recorded this pid died; the pid was then given to `sleep` (another start time).
         stale = {**identity, "pid_started": identity["pid_started"] - 1000, "job_id": crashed.name, "status": "running"}
         (crashed / "state.json").write_text(json.dumps(stale))
-        (runs / jobs.CURRENT_NAME).write_text(json.dumps({"job_id": crashed.name}))
+        (runs / job_state.CURRENT_NAME).write_text(json.dumps({"job_id": crashed.name}))
         assert job_status(crashed)["status"] == "failed"
         assert current_job(runs) is None
         stop_job(crashed)
@@ -382,8 +375,8 @@ def test_old_job_folders_are_pruned_to_a_bound(tmp_path, stand_in_jobs):
     runs = tmp_path / "runs"
     names = [f"20250101-1200{i:02d}-cnn" for i in range(jobs.JOBS_KEPT + 5)]
     for name in names:
-        (runs / jobs.JOBS_DIR / name).mkdir(parents=True)
-        (runs / jobs.JOBS_DIR / name / "state.json").write_text('{"status": "finished"}')
+        (runs / job_state.JOBS_DIR / name).mkdir(parents=True)
+        (runs / job_state.JOBS_DIR / name / "state.json").write_text('{"status": "finished"}')
     assert prune_jobs(runs, keep=jobs.JOBS_KEPT) == sorted(names, reverse=True)[jobs.JOBS_KEPT :]
     assert [j["job_id"] for j in list_jobs(runs)] == sorted(names, reverse=True)[: jobs.JOBS_KEPT]
 
@@ -391,7 +384,7 @@ def test_old_job_folders_are_pruned_to_a_bound(tmp_path, stand_in_jobs):
     kept = [j["job_id"] for j in list_jobs(runs)]
     assert len(kept) == jobs.JOBS_KEPT and kept[0] == job.job_id
     assert kept[1:] == sorted(names, reverse=True)[: jobs.JOBS_KEPT - 1]
-    assert sorted(p.name for p in (runs / jobs.JOBS_DIR).iterdir()) == sorted(kept)  # nothing half-deleted
+    assert sorted(p.name for p in (runs / job_state.JOBS_DIR).iterdir()) == sorted(kept)  # nothing half-deleted
 
 
 def test_invalid_config_is_refused_before_any_process(runs):
@@ -403,8 +396,8 @@ def test_invalid_config_is_refused_before_any_process(runs):
 def test_seconds_without_progress_counts_only_while_training():
     now = dt.datetime(2026, 1, 1, 12, 0, 0)
     training = {"phase": "training", "updated": "2026-01-01T11:58:30"}
-    assert jobs.seconds_without_progress(training, now) == 90.0
-    assert jobs.seconds_without_progress({**training, "phase": "loading data"}, now) is None  # no per-batch writes
-    assert jobs.seconds_without_progress({"phase": "training"}, now) is None
-    assert jobs.seconds_without_progress({**training, "updated": "yesterday"}, now) is None
-    assert jobs.seconds_without_progress({**training, "updated": "2026-01-01T12:00:05"}, now) == 0.0  # clock skew
+    assert job_state.seconds_without_progress(training, now) == 90.0
+    assert job_state.seconds_without_progress({**training, "phase": "loading data"}, now) is None  # no per-batch writes
+    assert job_state.seconds_without_progress({"phase": "training"}, now) is None
+    assert job_state.seconds_without_progress({**training, "updated": "yesterday"}, now) is None
+    assert job_state.seconds_without_progress({**training, "updated": "2026-01-01T12:00:05"}, now) == 0.0  # clock skew

@@ -1,4 +1,4 @@
-"""scripts/load_test.py: its pooling of cycles and the job's effect (pure functions, made-up times),
+"""benchmarks.load_test (digits-load-test): its pooling of cycles and the job's effect (pure functions, made-up times),
 and a smoke run: one browser session, two drawings, no training job, the default two cycles.
 
 The smoke run checks the report's shape and that every drawing was answered; the figures
@@ -8,25 +8,14 @@ Playwright) it skips.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 
-from recognizer.paths import PROJECT_ROOT
-from recognizer.pen_timing import missing_browser
-from recognizer.pendigits import default_pen_digits_path
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("load_test", PROJECT_ROOT / "scripts" / "load_test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-load_test = _load_script()
+from benchmarks import load_test
+from benchmarks.pen_timing import missing_browser
+from recognizer.data.pen import default_pen_digits_path
 
 
 def sample(sessions: int, server_ms: list[float], browser_ms: list[float] | None = None) -> dict:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recognizer.models import MODELS, build_model, parameter_count
+from recognizer.nets.architectures import MODELS, build_model, parameter_count
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -59,7 +59,7 @@ def test_architecture_can_add_the_not_a_digit_class(name):
 def test_inference_copy_answers_the_same_without_optimizer_state(tmp_path):
     import keras
 
-    from recognizer.models import inference_copy
+    from recognizer.nets.architectures import inference_copy
 
     model = build_model("lenet5")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -1,8 +1,8 @@
 """The shipped model reads written numbers with touching digits and knows ink that is not a digit.
 
 Numbers are composed from the pen digits of writers the model never trained on
-(``recognizer.compose``); letters are the held-out letter writers' (``recognizer.negatives``).
-The bars sit below what ``scripts/evaluate_numbers.py`` measures on 500 numbers per case (see the
+(``recognizer.data.compose``); letters are the held-out letter writers' (``recognizer.data.negatives``).
+The bars sit below what ``digits-evaluate-numbers`` measures on 500 numbers per case (see the
 README), with room for the smaller samples here.
 """
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from recognizer import load_recognizer
-from recognizer.compose import SPACED_GAPS, TOUCHING_GAPS, sample_numbers
-from recognizer.negatives import CLEAR_LETTERS, two_digit_drawings
-from recognizer.pendigits import random_rendering, writer_split
+from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS, sample_numbers
+from recognizer.data.negatives import CLEAR_LETTERS, two_digit_drawings
+from recognizer.data.pen import random_rendering, writer_split
 
 OVERLAPPING_GAPS = (-6.0, -2.0)
 

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from recognizer.inference import PANEL_FILE, Recognizer, load_recognizer
-from recognizer.tta import VIEWS, scores_with_views, views
+from recognizer.reading.recognizer import PANEL_FILE, Recognizer, load_recognizer
+from recognizer.reading.views import VIEWS, scores_with_views, views
 
 
 def _fixed(answer: np.ndarray):
@@ -56,7 +56,7 @@ def runs(tmp_path_factory, tiny_run):
     ``eleven`` (one with the class "not one digit"). Each test writes the panel file it needs."""
     import keras
 
-    from recognizer.models import build_model
+    from recognizer.nets.architectures import build_model
 
     tmp_path = tmp_path_factory.mktemp("panel-runs")
     main = tmp_path / "main"
@@ -114,7 +114,7 @@ def test_a_taught_recognizer_keeps_the_panel(runs, mnist):
 
 
 def test_the_shipped_model_has_a_panel_to_offer_and_the_app_reads_without_it():
-    from recognizer.runs import shipped_active_dir
+    from recognizer.core.runs import shipped_active_dir
 
     named = json.loads((shipped_active_dir() / PANEL_FILE).read_text())["members"]
     rec = load_recognizer(shipped_active_dir(), number_reader=False, panel=True)

@@ -1,8 +1,9 @@
-"""Reshaped pen digits (recognizer.pendigits.distorted): another writer's shape of the same digit."""
+"""Reshaped pen digits (recognizer.data.pen.distorted): another writer's shape of the same digit."""
 
 import numpy as np
 
-from recognizer.pendigits import PenDigits, as_mnist, distorted, renderings
+from recognizer.data.drawings import as_mnist, renderings
+from recognizer.data.pen import PenDigits, distorted
 
 
 def _four():

@@ -4,8 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer.pendigits import render_digit
-from recognizer.preprocess import (
+from recognizer.core.preprocess import (
     decode_image,
     ink_from_image,
     ink_from_photo,
@@ -13,7 +12,8 @@ from recognizer.preprocess import (
     stroke_width,
     to_model_input,
 )
-from recognizer.segment import digit_boxes
+from recognizer.data.pen import render_digit
+from recognizer.reading.segment import digit_boxes
 
 
 def canvas_with(draw, size=(280, 280), color=(0, 0, 0)):
@@ -221,7 +221,7 @@ def test_to_model_input_shapes_and_scaling():
 def test_to_unit_scales_arrays_and_tensors_alike():
     import tensorflow as tf
 
-    from recognizer.preprocess import to_unit
+    from recognizer.core.preprocess import to_unit
 
     pixels = np.arange(256, dtype=np.uint8)
     unit = to_unit(pixels)

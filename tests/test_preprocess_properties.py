@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from recognizer.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
-from recognizer.segment import read_digits
+from recognizer.core.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
+from recognizer.reading.segment import read_digits
 
 DTYPES = st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64, np.bool_])
 SHAPES = st.one_of(
@@ -111,7 +111,7 @@ def _transform_thresholded(mask: np.ndarray, width: float, target: float) -> np.
     """``set_stroke_width`` as it was before its disk fast path: always the distance transform."""
     import cv2
 
-    from recognizer.preprocess import DISTANCE_MASK
+    from recognizer.core.preprocess import DISTANCE_MASK
 
     half_change = (target - width) / 2.0
     pad = int(np.ceil(max(half_change, 0))) + 1
@@ -127,7 +127,7 @@ MASKS = hnp.arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40)), 
 @PROPERTY
 @given(mask=MASKS, half_change=st.floats(-4.0, 4.0).filter(lambda h: abs(h) >= 0.5))
 def test_thickening_and_thinning_by_a_disk_equal_the_distance_transform(mask, half_change):
-    from recognizer.preprocess import set_stroke_width
+    from recognizer.core.preprocess import set_stroke_width
 
     width = 6.0
     target = width + 2 * half_change
@@ -138,7 +138,7 @@ def test_thickening_and_thinning_by_a_disk_equal_the_distance_transform(mask, ha
 def test_disk_equals_the_transform_at_the_chamfer_steps(radius):
     """Radii on and beside the chamfer mask's own distances (1, 1.4, 2.1969, 2.8, ...), where an
     exact Euclidean disk would differ from the transform."""
-    from recognizer.preprocess import set_stroke_width
+    from recognizer.core.preprocess import set_stroke_width
 
     mask = np.zeros((30, 30), np.uint8)
     mask[15, 15] = 1
@@ -150,6 +150,6 @@ def test_disk_equals_the_transform_at_the_chamfer_steps(radius):
 @PROPERTY
 @given(values=hnp.arrays(np.float32, st.integers(1, 60), elements=st.floats(0, 100, width=32)))
 def test_stroke_width_median_is_numpys_median(values):
-    from recognizer.preprocess import _median
+    from recognizer.core.preprocess import _median
 
     assert _median(values) == float(np.median(values))

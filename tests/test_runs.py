@@ -11,19 +11,18 @@ import time
 import numpy as np
 import pytest
 
-from recognizer import paths
-from recognizer.runs import (
+from recognizer.core import paths
+from recognizer.core.runs import (
     STALE_PARTIAL_SECONDS,
     active_model_dir,
     delete_run,
     list_runs,
-    read_probabilities,
     set_active,
     shipped_active_dir,
     sweep_leftovers,
-    write_probabilities,
     write_run_folder,
 )
+from recognizer.evaluation.answers import read_probabilities, write_probabilities
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def test_list_shows_shipped_and_user_runs_with_the_active_marked(two_runs):
 
 
 def test_the_shipped_strip_reader_is_no_run_to_list_or_activate(two_runs):
-    from recognizer.sequence import SHIPPED_READER
+    from recognizer.reading.strip_reader import SHIPPED_READER
 
     assert (paths.shipped_models_dir() / SHIPPED_READER / "model.keras").is_file()
     assert SHIPPED_READER not in {r["name"] for r in list_runs(two_runs[0])}
@@ -121,7 +120,7 @@ def test_leftovers_of_killed_writers_are_swept_and_nothing_else(two_runs):
 # Switches the active model back and forth between two runs until killed.
 SWITCH_FOREVER = """
 import sys
-from recognizer.runs import set_active
+from recognizer.core.runs import set_active
 while True:
     set_active(sys.argv[1])
     set_active(sys.argv[2])

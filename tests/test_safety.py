@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from recognizer import safety
-from recognizer.safety import TOKEN_ENV, admin_allowed, admin_rule, admin_token, is_loopback
+from recognizer.ops import safety
+from recognizer.ops.safety import TOKEN_ENV, admin_allowed, admin_rule, admin_token, is_loopback
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "localhost", "LOCALHOST", "::1", "[::1]"])
@@ -64,7 +64,7 @@ def test_the_environment_is_read_when_no_mapping_is_given(monkeypatch):
 # Model and data files load without running code from them
 # ---------------------------------------------------------------------------------------------
 
-SOURCE_DIRS = ("recognizer", "scripts", "app_pages")
+SOURCE_DIRS = ("recognizer", "benchmarks", "app_pages")
 
 
 def _sources():
@@ -84,7 +84,7 @@ def test_no_source_opts_out_of_safe_loading(unsafe):
 def test_no_architecture_holds_a_lambda_layer():
     import keras
 
-    from recognizer.models import MODELS, build_model
+    from recognizer.nets.architectures import MODELS, build_model
 
     for name in MODELS:
         for classes in (10, 11):

@@ -1,27 +1,31 @@
-"""The command-line scripts, called through their main() with real arguments."""
+"""The command-line tools, called through their main() with real arguments, and as installed commands."""
 
-import importlib.util
+import importlib
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+ROOT = Path(__file__).resolve().parent.parent
+# Each console command and the function it runs, as pyproject.toml declares them.
+COMMANDS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module behind ``digits-<name>`` (``train`` -> ``recognizer.cli.train``)."""
+    command = f"digits-{name.replace('_', '-')}"
+    return importlib.import_module(COMMANDS[command].split(":")[0])
 
 
 def test_train_cli_has_a_flag_for_every_config_field():
     import dataclasses
 
-    from recognizer.train import TrainConfig
+    from recognizer.training.config import TrainConfig
 
     parser = load_script("train").build_parser()
     flags = {a.dest for a in parser._actions}
@@ -50,7 +54,7 @@ def train_cli_config(*argv):
 
 
 def test_train_cli_preset_gives_its_values_and_flags_given_override_them():
-    from recognizer.train import TrainConfig
+    from recognizer.training.config import TrainConfig
 
     assert train_cli_config() == TrainConfig()
     assert train_cli_config("--preset", "best") == TrainConfig.preset("best")
@@ -116,22 +120,51 @@ def test_scripts_have_help(script, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
-def test_every_script_runs_from_the_repository_root_as_the_readme_says(script):
-    """``python scripts/NAME.py --help`` in a fresh process: each script finds the library itself."""
+def installed_command(name: str) -> str:
+    """The console command ``name`` that ``pip install -e .`` put beside this Python."""
+    found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    assert found, f"{name} is not installed: pip install -e . (the README's commands do)"
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_console_command_answers_help_from_another_folder(command, tmp_path):
+    """Each installed command finds the library from any folder, without a path set up for it."""
     import subprocess
-    import sys
 
     done = subprocess.run(
-        [sys.executable, f"scripts/{script}", "--help"],
-        cwd=SCRIPTS.parent,
+        [installed_command(command), "--help"],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "usage:" in done.stdout
+    assert f"usage: {command}" in done.stdout
+
+
+def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path):
+    """``load_recognizer()`` finds the shipped model wherever Python runs, as an installed library."""
+    import subprocess
+
+    script = (
+        "import numpy as np, cv2\n"
+        "from recognizer import load_recognizer\n"
+        "canvas = np.zeros((280, 280, 4), np.uint8)\n"
+        "cv2.line(canvas, (140, 50), (140, 230), (0, 0, 0, 255), 18)\n"
+        "print(load_recognizer(number_reader=False).predict_drawing(canvas).digit)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "1"
 
 
 def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Recognition-driven segmentation (recognizer.segment) with a classifier whose answers are known.
+"""Recognition-driven segmentation (recognizer.reading.segment) with a classifier whose answers are known.
 
 The stand-in classifier calls an image "1" when its ink has one tall column peak and "not one
 digit" otherwise, so what the segmenter picks is checked without a trained model.
@@ -7,7 +7,7 @@ digit" otherwise, so what the segmenter picks is checked without a trained model
 import cv2
 import numpy as np
 
-from recognizer.segment import candidate_seams, read_digits
+from recognizer.reading.segment import candidate_seams, read_digits
 
 
 def bars_classifier(images: np.ndarray) -> np.ndarray:

@@ -5,27 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer.number_training import NumberReaderConfig, strip_batches, training_strips
-from recognizer.segment import Piece
-from recognizer.sequence import (
+from recognizer.nets.strip import (
     BAND,
     BLANK,
     INK_HEIGHT,
     MARGIN,
     STRIP_HEIGHT,
+    build_sequence_model,
+    ctc_loss,
+    strip_from_ink,
+)
+from recognizer.reading.segment import Piece
+from recognizer.reading.strip_reader import (
     Reading,
     blended,
-    build_sequence_model,
     ctc_log_likelihood,
-    ctc_loss,
     cut_columns,
     cut_reading,
     greedy_read,
     reconcile,
     settled,
     source_x,
-    strip_from_ink,
 )
+from recognizer.training.number_reader import NumberReaderConfig, strip_batches, training_strips
 
 
 def _bars(columns: list[int], height: int = 200, width: int = 800) -> np.ndarray:
@@ -148,14 +150,9 @@ def test_number_reader_config_names_its_problems():
 
 
 def _script():
-    import importlib.util
-    from pathlib import Path
+    from recognizer.cli import train_reader
 
-    script = Path(__file__).resolve().parent.parent / "scripts" / "train_number_reader.py"
-    spec = importlib.util.spec_from_file_location("train_number_reader", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return train_reader
 
 
 def test_the_script_trains_a_reader_and_says_how_it_was_made(tmp_path, capsys, mnist, pen_path):
@@ -169,7 +166,7 @@ def test_the_script_trains_a_reader_and_says_how_it_was_made(tmp_path, capsys, m
     assert metrics["made_by"].endswith("--out " + str(out))
     assert set(metrics["held_out_exact"]) == {"touching, 4 digits", "spaced, 4 digits"}
     assert json.loads((out / "config.json").read_text())["samples"] == 200
-    from recognizer.sequence import load_strip_reader
+    from recognizer.reading.strip_reader import load_strip_reader
 
     found = load_strip_reader(out).read(np.pad(np.ones((40, 8), np.float32), 20))
     assert found is not None and all(0 <= d <= 9 for d in found[0].digits)

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from recognizer import storage
-from recognizer.storage import read_json, read_json_or, write_bytes_atomic, write_json_atomic
+from recognizer.core import storage
+from recognizer.core.storage import read_json, read_json_or, write_bytes_atomic, write_json_atomic
 
 
 def test_written_file_is_complete_and_has_the_mode_of_a_plain_open(tmp_path, monkeypatch):
@@ -51,7 +51,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
 # Writes ever bigger JSON files (up to ~2 MB, so a kill often lands mid-write) until killed.
 WRITE_FOREVER = """
 import sys
-from recognizer.storage import write_json_atomic
+from recognizer.core.storage import write_json_atomic
 i = 0
 while True:
     i += 1

@@ -1,9 +1,9 @@
-"""Styled 1s, 7s and 0s (recognizer.styles): each variant adds the stroke it names."""
+"""Styled 1s, 7s and 0s (recognizer.data.styles): each variant adds the stroke it names."""
 
 import numpy as np
 import pytest
 
-from recognizer.styles import VARIANTS, styled
+from recognizer.data.styles import VARIANTS, styled
 
 
 def _one():

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from recognizer.timing_log import LOG_ENV, read_log, timed
+from recognizer.ops.timing_log import LOG_ENV, read_log, timed
 
 
 def busy(seconds: float) -> None:

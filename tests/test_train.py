@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recognizer.augment import random_affine, random_elastic
-from recognizer.data import MNIST_TRAIN_IMAGES
-from recognizer.train import BOUNDS, PRESETS, TrainConfig, TrainingHooks, split_data, split_sizes, train
+from recognizer.data.mnist import MNIST_TRAIN_IMAGES
+from recognizer.training.augment import random_affine, random_elastic
+from recognizer.training.config import BOUNDS, PRESETS, TrainConfig
+from recognizer.training.datasets import split_data, split_sizes
+from recognizer.training.hooks import TrainingHooks
+from recognizer.training.loop import train
 
 RUN_FILES = {
     "model.keras",
@@ -269,7 +272,7 @@ def test_elastic_warp_and_affine_transform_resample_once(rng):
 
 
 def test_elastic_runs_only_when_training_with_augmentation(rng):
-    from recognizer.train import _dataset
+    from recognizer.training.loop import _dataset
 
     x = rng.integers(0, 256, (8, 28, 28), dtype=np.uint8)
     y = np.arange(8) % 10
@@ -281,9 +284,9 @@ def test_elastic_runs_only_when_training_with_augmentation(rng):
 
 
 def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, isolated_user_dirs, pen_path, pen):
-    from recognizer.feedback import FeedbackStore
-    from recognizer.pendigits import writer_split
-    from recognizer.train import add_drawing_data
+    from recognizer.data.corrections import FeedbackStore
+    from recognizer.data.pen import writer_split
+    from recognizer.training.datasets import add_drawing_data
 
     store = FeedbackStore()
     for label in (3, 8):
@@ -306,8 +309,8 @@ def test_drawing_data_adds_pen_digits_corrections_and_canvas_style(tiny_mnist, i
 
 
 def test_pen_digits_without_a_file_is_a_clear_error(tiny_mnist, tmp_path):
-    from recognizer.data import DataError
-    from recognizer.train import add_drawing_data
+    from recognizer.data.mnist import DataError
+    from recognizer.training.datasets import add_drawing_data
 
     config = tiny_config(pen_digits=True)
     with pytest.raises(DataError, match="DIGITS_PEN_DIGITS"):
@@ -315,8 +318,8 @@ def test_pen_digits_without_a_file_is_a_clear_error(tiny_mnist, tmp_path):
 
 
 def test_not_digit_adds_an_eleventh_class_from_training_writers_only(tiny_mnist, pen_path):
-    from recognizer.negatives import NOT_DIGIT
-    from recognizer.train import add_drawing_data
+    from recognizer.core.classes import NOT_DIGIT
+    from recognizer.training.datasets import add_drawing_data
 
     config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True)
     data = add_drawing_data(config, split_data(config, tiny_mnist), pen_path)
@@ -331,12 +334,12 @@ def test_not_digit_needs_pen_digits():
 
 
 def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
-    from recognizer.inference import load_recognizer
+    from recognizer.reading.recognizer import load_recognizer
 
     config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, architecture="lenet5")
     run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="tiny-not-digit", pen_path=pen_path)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    from recognizer.styles import VARIANTS
+    from recognizer.data.styles import VARIANTS
 
     assert set(metrics["pen_holdout"]["styled"]) == set(VARIANTS)  # each way of writing 1, 7, 0
     figures = metrics["not_digit"]
@@ -362,7 +365,7 @@ def test_starting_weights_of_another_shape_are_refused(tiny_mnist, tiny_run, tmp
 
 
 def test_training_can_start_from_a_run(tiny_mnist, tiny_run, tmp_path):
-    from recognizer.inference import load_recognizer
+    from recognizer.reading.recognizer import load_recognizer
 
     config = tiny_config(init_from=str(tiny_run), learning_rate=1e-9, augment=False)
     run_dir = train(config, run_name="continued", **without_hold_out(tmp_path, tiny_mnist))
@@ -373,8 +376,8 @@ def test_training_can_start_from_a_run(tiny_mnist, tiny_run, tmp_path):
 
 
 def test_mined_cuts_are_pieces_that_match_no_written_digit(pen):
-    from recognizer.negatives import mined_cuts
-    from recognizer.pendigits import writer_split
+    from recognizer.data.pen import writer_split
+    from recognizer.training.datasets import mined_cuts
 
     class EverythingIsAThree:
         def predict_scores(self, images):
@@ -387,7 +390,7 @@ def test_mined_cuts_are_pieces_that_match_no_written_digit(pen):
 
 
 def test_mixup_blends_pairs_of_images_and_their_labels(rng):
-    from recognizer.train import _dataset
+    from recognizer.training.loop import _dataset
 
     y = rng.integers(0, 10, 64)
     x = np.repeat((y * 20).astype(np.uint8)[:, None, None], 28, axis=1).repeat(28, axis=2)  # ink = 20 x label
@@ -401,7 +404,7 @@ def test_mixup_blends_pairs_of_images_and_their_labels(rng):
 
 
 def test_label_smoothing_and_mixup_train_on_one_hot_labels(tiny_mnist, tmp_path):
-    from recognizer.train import _loss
+    from recognizer.training.loop import _loss
 
     config = tiny_config(label_smoothing=0.1)
     assert config.soft_labels and _loss(config).get_config()["label_smoothing"] == pytest.approx(0.1)
@@ -416,7 +419,7 @@ def test_label_smoothing_and_mixup_train_on_one_hot_labels(tiny_mnist, tmp_path)
 def test_ema_saves_the_average_of_the_weights(tiny_mnist, tmp_path):
     import keras
 
-    from recognizer.models import build_model
+    from recognizer.nets.architectures import build_model
 
     def trained(ema: bool):
         run = train(tiny_config(ema=ema, seed=3), run_name=f"ema-{ema}", **without_hold_out(tmp_path, tiny_mnist))

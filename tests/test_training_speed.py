@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from recognizer import training_speed
-from recognizer.data import MNIST_TRAIN_IMAGES
-from recognizer.train import PRESETS, TrainConfig
+from benchmarks import training_speed
+from recognizer.data.mnist import MNIST_TRAIN_IMAGES
+from recognizer.training.config import PRESETS, TrainConfig
 
 
 class Improving:

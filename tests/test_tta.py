@@ -1,10 +1,10 @@
-"""Test-time augmentation (recognizer.tta)."""
+"""Test-time augmentation (recognizer.reading.views)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from recognizer.tta import UNSURE_BELOW, VIEWS, scores_with_views, tta_proba, views
+from recognizer.reading.views import READ_VIEWS_BELOW, VIEWS, scores_with_views, tta_proba, views
 
 
 def test_first_view_is_the_image_and_the_others_turn_or_scale_it(rng):
@@ -20,7 +20,7 @@ def test_first_view_is_the_image_and_the_others_turn_or_scale_it(rng):
 
 
 def test_tta_probabilities_average_the_views(tiny_run, mnist):
-    from recognizer.inference import load_recognizer
+    from recognizer.reading.recognizer import load_recognizer
 
     rec = load_recognizer(tiny_run, number_reader=False)
     x = mnist[1][0][:20]
@@ -67,7 +67,7 @@ def test_views_replace_only_the_unsure_answers_with_their_mean_over_every_view()
         return _score_by_ink(batch)
 
     plain = _score_by_ink(x)
-    unsure = plain[:, 1] < UNSURE_BELOW
+    unsure = plain[:, 1] < READ_VIEWS_BELOW
     assert unsure.any() and not unsure.all()
     out = scores_with_views(score, x)
     np.testing.assert_array_equal(out[~unsure], plain[~unsure])  # a sure answer is the network's own
@@ -78,7 +78,7 @@ def test_views_replace_only_the_unsure_answers_with_their_mean_over_every_view()
 
 
 def test_a_recognizer_reads_unsure_images_in_every_view_and_sure_ones_once(tiny_run, mnist):
-    from recognizer.inference import Recognizer, load_recognizer
+    from recognizer.reading.recognizer import Recognizer, load_recognizer
 
     tiny = load_recognizer(tiny_run, number_reader=False)  # one epoch on a few hundred images: unsure
     x = mnist[1][0][:200]
@@ -94,7 +94,7 @@ def test_a_recognizer_reads_unsure_images_in_every_view_and_sure_ones_once(tiny_
     drawing[60:220, 130:150, 3] = 255
     prediction = rec.predict_drawing(drawing)
     np.testing.assert_allclose(prediction.probabilities, rec.predict_proba(prediction.input[None])[0], atol=1e-5)
-    from recognizer.export import to_tflite
+    from recognizer.nets.convert import to_tflite
 
     lite = Recognizer(tiny.model, tiny.run_dir, lite_model=to_tflite(tiny.model), views_below=rec.views_below)
     np.testing.assert_allclose(lite.predict_drawing(drawing).probabilities, prediction.probabilities, atol=1e-5)
