@@ -14,7 +14,9 @@ from app_pages.shared import import_tensorflow
 from app_pages.train_admin import NOT_ADMIN, admin_gate, admin_ok, flash, show_flash
 from app_pages.train_data import data_section, data_summary, page_problems, pen_digits_available
 from app_pages.train_form import (
+    advanced_settings,
     augmentation_section,
+    essentials,
     form_config,
     model_section,
     other_fields_section,
@@ -38,15 +40,17 @@ def _device() -> str:
 
 
 def new_run_form() -> TrainConfig | None:
-    """The preset control and the form in three columns; the config it describes, None when it cannot run."""
+    """The preset, the architecture and the epochs, then every other setting under "Advanced
+    settings" in three columns; the config they describe, None when it cannot run."""
     start_form()
     pen_available = pen_digits_available()
     corrections = FeedbackStore().count()
     preset_control()
-    with st.container(border=True):
+    essentials()
+    with advanced_settings():
         model_col, reg_col, data_col = st.columns(3, gap="large")
         with model_col:
-            st.markdown("##### Model and optimiser")
+            st.markdown("##### Optimiser")
             model_section()
         with reg_col:
             st.markdown("##### Augmentation and regularisation")

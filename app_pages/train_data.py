@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.train_form import bounded, field_key, widget
+from recognizer.core.storage import file_stamp
 from recognizer.data.mnist import MNIST_TRAIN_IMAGES, DataError, find_mnist_dir
 from recognizer.data.pen import default_pen_digits_path, load_pen_digits, writer_split
 from recognizer.training.config import TrainConfig
@@ -27,7 +28,7 @@ def pen_digits_available() -> tuple[int, int] | str:
     if path is None:
         return "not found (set DIGITS_PEN_DIGITS to the pen-digits .npz file)"
     try:
-        return _pen_training_digits(str(path), path.stat().st_mtime)
+        return _pen_training_digits(str(path), file_stamp(path))
     except FileNotFoundError:
         return f"not found at {path}"
     except (OSError, ValueError, KeyError) as exc:
@@ -37,14 +38,16 @@ def pen_digits_available() -> tuple[int, int] | str:
 def data_section(pen_available: tuple[int, int] | str, corrections: int) -> None:
     a, b = st.columns(2)
     with a:
-        # 0 is not a bound but the widget's "all": the form turns it into train_subset=None.
+        # Empty is every image (train_subset=None), and the field says so.
         bounded(
             st.number_input,
             "train_subset",
             "MNIST images to use",
-            min_value=0,
+            value=None,
             step=1000,
-            help=f"0 = all {MNIST_TRAIN_IMAGES:,}. A subset trains faster; the images are picked at random (seeded).",
+            placeholder=f"all {MNIST_TRAIN_IMAGES:,}",
+            help=f"Empty: all {MNIST_TRAIN_IMAGES:,}. A subset trains faster; the images are picked at random "
+            "(seeded).",
         )
     with b:
         bounded(

@@ -1,8 +1,10 @@
 """The Train page's form for a new run: presets and one widget per ``TrainConfig`` field. Not a page itself.
 
-Ranges and presets come from ``recognizer.training`` (``BOUNDS``, ``PRESETS``), so the form offers
-exactly what ``TrainConfig.problems()`` accepts; the form only chooses labels, steps and layout.
-Every widget's value lives in the session under ``train_<field>``.
+A newcomer sees three choices (the preset, the architecture, the epochs); every other field sits
+under "Advanced settings", which stays open once opened. Ranges and presets come from
+``recognizer.training.config`` (``BOUNDS``, ``PRESETS``), so the form offers exactly what
+``TrainConfig.problems()`` accepts; the form only chooses labels, steps and layout. Every widget's
+value lives in the session under ``train_<field>``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ FIELDS = dataclasses.fields(TrainConfig)
 DEFAULTS = TrainConfig().to_dict()
 DEFAULT_PRESET = "quick"
 PRESET_KEY = "train_preset"
+ADVANCED_KEY = "train_advanced"  # the expander's own state, while the page shows it
+ADVANCED_OPEN_KEY = "train_advanced_open"  # kept across page switches, which drop widget state
 PRESET_HELP = "  \n".join(f"**{name.capitalize()}**: {note}." for name, note in PRESET_NOTES.items())
 
 ss = st.session_state
@@ -30,7 +34,6 @@ def field_key(name: str) -> str:
 
 def _preset_values(name: str) -> dict:
     values = TrainConfig.preset(name).to_dict()
-    values["train_subset"] = values["train_subset"] or 0  # the widget shows "all" as 0
     values["init_from"] = values["init_from"] or ""  # the widget shows "from scratch" as empty
     return values
 
@@ -66,6 +69,37 @@ def preset_control() -> None:
         persist_state="session",
         help=PRESET_HELP,
     )
+    name = ss.get(PRESET_KEY)
+    note = PRESET_NOTES[name] if name else "your own settings (no preset)"
+    st.caption(f"{note[0].upper()}{note[1:]}.")
+
+
+def _remember_advanced() -> None:
+    ss[ADVANCED_OPEN_KEY] = bool(ss.get(ADVANCED_KEY))
+
+
+def advanced_settings():
+    """The "Advanced settings" expander: closed at first, open again after a visit to another page
+    if it was open when the visitor left."""
+    return st.expander(
+        "Advanced settings",
+        expanded=ss.get(ADVANCED_OPEN_KEY, False),
+        key=ADVANCED_KEY,
+        on_change=_remember_advanced,
+        icon=":material/tune:",
+    )
+
+
+def essentials() -> None:
+    """The three choices a newcomer makes (with the preset): the architecture and the epochs."""
+    import_tensorflow()  # before the module that imports it (see import_tensorflow)
+    from recognizer.nets.architectures import MODELS
+
+    side_by_side(
+        lambda: widget(st.selectbox, "architecture", "Architecture", options=list(MODELS)),
+        lambda: bounded(st.number_input, "epochs", "Epochs"),
+    )
+    st.caption(MODELS[ss[field_key("architecture")]].description)
 
 
 def widget(kind, name: str, label: str, **kwargs):
@@ -92,17 +126,11 @@ def side_by_side(*draws) -> None:
 
 
 def model_section() -> None:
-    import_tensorflow()  # before the module that imports it (see import_tensorflow)
-    from recognizer.nets.architectures import MODELS
-
-    widget(st.selectbox, "architecture", "Architecture", options=list(MODELS))
-    st.caption(MODELS[ss[field_key("architecture")]].description)
     side_by_side(
-        lambda: bounded(st.number_input, "epochs", "Epochs"),
         lambda: bounded(st.number_input, "batch_size", "Batch size", step=32),
+        lambda: widget(st.selectbox, "optimizer", "Optimizer", options=list(OPTIMIZERS)),
     )
     side_by_side(
-        lambda: widget(st.selectbox, "optimizer", "Optimizer", options=list(OPTIMIZERS)),
         lambda: bounded(st.number_input, "learning_rate", "Learning rate", step=0.0001, format="%g"),
     )
     side_by_side(
@@ -192,7 +220,8 @@ def other_fields_section() -> None:
     extra = [f for f in FIELDS if f.name not in RENDERED]
     if not extra:
         return
-    with st.expander("More settings"):
+    st.markdown("##### More settings")
+    with st.container():
         for f in extra:
             value, label = DEFAULTS[f.name], f.name.replace("_", " ").capitalize()
             if field_key(f.name) not in ss:
@@ -209,6 +238,5 @@ def other_fields_section() -> None:
 
 def form_config() -> TrainConfig:
     values = {f.name: ss[field_key(f.name)] for f in FIELDS}
-    values["train_subset"] = values["train_subset"] or None
     values["init_from"] = (values["init_from"] or "").strip() or None
     return TrainConfig(**values)

@@ -57,7 +57,7 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
         "Best",
     ]  # recognizer.training.config.PRESETS
     quick = TrainConfig.preset("quick").to_dict()
-    shown = {"train_subset": quick["train_subset"] or 0, "init_from": ""}  # how the form shows None
+    shown = {"init_from": ""}  # how the form shows None
     for field in dataclasses.fields(TrainConfig):  # every hyperparameter has a widget, showing the preset
         assert at.get_by_key(f"train_{field.name}").value == shown.get(field.name, quick[field.name]), field.name
     summary = "\n".join(m.value for m in at.markdown)
@@ -73,16 +73,44 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     assert any("number-reader-v1" in c.value and "digits-train-reader" in c.value for c in at.caption)
 
 
+def test_a_newcomer_sees_the_preset_the_architecture_the_epochs_and_start():
+    """Every other field is under "Advanced settings", closed at first and open again after a visit
+    to another page when the visitor left it open."""
+    at = open_train_page()
+    advanced = at.expander[0]
+    assert advanced.label == "Advanced settings" and not advanced.proto.expanded
+    inside = {w.key for kind in ("number_input", "selectbox", "slider", "checkbox", "text_input")
+              for w in getattr(advanced, kind)}  # fmt: skip
+    fields = {f"train_{f.name}" for f in dataclasses.fields(TrainConfig)}
+    assert fields - inside == {"train_architecture", "train_epochs"}
+    assert at.button(key="train_start") not in advanced.button
+    assert any(c.value.startswith("A small batch-norm CNN") for c in at.caption)  # what the preset is
+
+    at.session_state["train_advanced"] = True  # the visitor opens it (its on_change remembers)
+    at.session_state["train_advanced_open"] = True
+    at.switch_page("app_pages/draw.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.expander[0].proto.expanded
+
+
+def test_the_subset_field_says_all_when_it_uses_every_image():
+    at = open_train_page()
+    subset = at.number_input(key="train_train_subset")
+    assert subset.value is None and subset.proto.placeholder == "all 60,000"
+    assert subset.proto.min == 20  # the smallest subset TrainConfig accepts: the field offers no less
+    subset.set_value(300).run()
+    assert "**300** MNIST training images" in "\n".join(m.value for m in at.markdown)  # Quick: no validation
+    at.number_input(key="train_train_subset").set_value(None).run()
+    assert "**60,000** MNIST training images" in "\n".join(m.value for m in at.markdown)
+
+
 def test_invalid_hyperparameters_show_the_problems_and_start_nothing():
     at = open_train_page()
     at.checkbox(key="train_early_stopping").check()
     at.slider(key="train_validation_split").set_value(0.0)
-    at.number_input(key="train_train_subset").set_value(5)
     at.run()
     assert not at.exception
-    shown = errors(at)
-    assert "early stopping and ReduceLROnPlateau watch validation loss" in shown
-    assert "train_subset must be between 20 and 60,000" in shown
+    assert "early stopping and ReduceLROnPlateau watch validation loss" in errors(at)
     assert at.button(key="train_start").disabled
     assert not jobs_dir().exists() and job_state.current_job() is None
 
@@ -97,7 +125,7 @@ def test_presets_fill_the_form():
     assert at.slider(key="train_canvas_style").value == 0.5
     assert at.number_input(key="train_pen_copies").value == 4
     assert at.slider(key="train_pen_styles").value == 0.3
-    assert at.number_input(key="train_train_subset").value == 0  # all of MNIST
+    assert at.number_input(key="train_train_subset").value is None  # all of MNIST
 
     at.number_input(key="train_epochs").set_value(12).run()  # a hand edit leaves the preset
     assert at.segmented_control(key="train_preset").value is None
@@ -106,7 +134,7 @@ def test_presets_fill_the_form():
     at.segmented_control(key="train_preset").set_value("quick").run()
     assert at.selectbox(key="train_architecture").value == "fastcnn"
     assert at.number_input(key="train_epochs").value == 1
-    assert at.number_input(key="train_train_subset").value == 0  # all of MNIST
+    assert at.number_input(key="train_train_subset").value is None  # all of MNIST
     assert not at.checkbox(key="train_pen_digits").value and at.slider(key="train_canvas_style").value == 0
     assert at.selectbox(key="train_lr_schedule").value == "onecycle"  # Best's cosine does not linger
 

@@ -154,6 +154,7 @@ def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url, mnist):  # the j
     page.get_by_role("heading", name="Train a model").wait_for()
     page.get_by_text("Quick", exact=True).click()
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("2")
+    page.get_by_text("Advanced settings", exact=True).click()  # the subset is an advanced setting
     page.get_by_role("spinbutton", name="MNIST images to use", exact=True).fill("6000")
     page.get_by_role("spinbutton", name="MNIST images to use", exact=True).press("Tab")
     page.get_by_role("button", name="Start training").click()
