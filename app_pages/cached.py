@@ -15,19 +15,11 @@ import streamlit as st
 from app_pages.shared import recognizer_at
 from recognizer.core import runs
 from recognizer.core.runs import MODEL_FILE, ModelNotFoundError
-from recognizer.core.storage import read_json_or
+from recognizer.core.storage import file_stamp, read_json_or
 from recognizer.data.mnist import DataError, find_mnist_dir, load_mnist, summary
 from recognizer.evaluation import answers, latency, report
 
 AUGMENTATION_EXAMPLES = 200  # training images the augmentation preview can pick from
-
-
-def stamp(path: Path) -> float:
-    """The file's mtime, 0 when it is missing: part of every cache key."""
-    try:
-        return Path(path).stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -38,7 +30,7 @@ def _json_at(path: str, stamp: float):
 def run_file(run_dir: str, name: str):
     """A JSON file of a run folder, or None when missing or unreadable."""
     path = Path(run_dir) / name
-    return _json_at(str(path), stamp(path))
+    return _json_at(str(path), file_stamp(path))
 
 
 def mnist_folder() -> Path | None:
@@ -60,7 +52,7 @@ def mnist_test() -> tuple[np.ndarray, np.ndarray] | None:
     if folder is None:
         return None
     try:
-        return _mnist_test(str(folder), stamp(folder))
+        return _mnist_test(str(folder), file_stamp(folder))
     except DataError:
         return None
 
@@ -93,7 +85,7 @@ def test_probabilities(run_dir: str, compute: bool = False) -> np.ndarray | None
     if not (compute or probabilities_on_disk(run_dir)):
         return None
     try:
-        return _test_probabilities(run_dir, stamp(Path(run_dir) / MODEL_FILE))
+        return _test_probabilities(run_dir, file_stamp(Path(run_dir) / MODEL_FILE))
     except (OSError, ValueError, DataError, ModelNotFoundError) as exc:
         st.warning(f"No test probabilities for this run: {exc}")
         return None
@@ -107,7 +99,7 @@ def _latency(run_dir: str, stamp: float) -> float | None:
 
 def latency_ms(run_dir: str) -> float | None:
     """Median milliseconds of one image through the run's model (None: it does not load)."""
-    return _latency(run_dir, stamp(Path(run_dir) / MODEL_FILE))
+    return _latency(run_dir, file_stamp(Path(run_dir) / MODEL_FILE))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -15,6 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 from app_pages import teach
 from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready, page_on_screen
 from recognizer.core.preprocess import decode_image, ink_from_image, normalize_digit
+from recognizer.core.storage import file_stamp
 from recognizer.core.units import MB, megabytes
 from recognizer.data.corrections import FeedbackStore
 from recognizer.ops.job_pause import visitors_first
@@ -49,11 +50,7 @@ def _corrections_saved(folder: str, stamp: float) -> int:
 def corrections_saved() -> int:
     """How many corrections are saved; the folder is listed again only when it changed."""
     folder = feedback_store().folder
-    try:
-        stamp = folder.stat().st_mtime  # a saved file (renamed into the folder) changes it
-    except OSError:
-        stamp = 0.0
-    return _corrections_saved(str(folder), stamp)
+    return _corrections_saved(str(folder), file_stamp(folder))  # a saved file (renamed in) changes it
 
 
 def correction_form(prediction, key: str, rec=None) -> None:

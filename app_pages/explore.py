@@ -25,6 +25,7 @@ from recognizer.core import paths
 from recognizer.core.figures import bar_figure, class_counts_figure, intensity_figure, overlay_figure, probability_chart
 from recognizer.core.preprocess import to_unit
 from recognizer.core.runs import ModelNotFoundError, list_runs
+from recognizer.core.storage import file_stamp
 from recognizer.data.mnist import DataError
 from recognizer.evaluation import saliency
 from recognizer.evaluation.comparison import COLUMNS, comparison_row
@@ -189,7 +190,7 @@ def data_view() -> None:
         st.warning("MNIST is not at hand: set DIGITS_DATA_DIR to a folder with the four MNIST IDX gz files.")
         return
     try:
-        summary = cached.mnist_summary(str(folder), cached.stamp(folder))
+        summary = cached.mnist_summary(str(folder), file_stamp(folder))
     except DataError as exc:
         st.error(f"MNIST could not be read: {exc}")
         return

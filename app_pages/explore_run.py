@@ -24,6 +24,7 @@ from recognizer.core.figures import (
 )
 from recognizer.core.preprocess import to_unit
 from recognizer.core.runs import ModelNotFoundError, set_active
+from recognizer.core.storage import file_stamp
 from recognizer.evaluation import curves
 from recognizer.evaluation.metrics import CellSamples, cell_samples
 
@@ -106,7 +107,7 @@ def not_digit_caption(figures: dict | None) -> None:
 
 def report_button(run: dict) -> None:
     run_dir = run["path"]
-    stamp = cached.stamp(Path(run_dir) / "metrics.json")
+    stamp = file_stamp(Path(run_dir) / "metrics.json")
 
     def build() -> str:
         try:
@@ -176,7 +177,7 @@ def confusion_tables(metrics: dict) -> None:
 def views_caption(metrics: dict) -> None:
     """Which answers the matrix counts, when the network alone and the app's reading differ.
 
-    Runs re-measured by an older ``evaluate.py --write-metrics`` kept the network alone's matrix
+    Runs re-measured by an older ``digits-evaluate --write-metrics`` kept the network alone's matrix
     under the app's accuracy, so the caption says which one the matrix matches."""
     net, read = metrics.get("network_accuracy"), metrics.get("test_accuracy")
     cm = np.asarray(metrics.get("confusion_matrix") or [[0]], dtype=float)

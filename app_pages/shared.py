@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from recognizer.core.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
-from recognizer.core.storage import read_json_or
+from recognizer.core.storage import file_stamp, read_json_or
 from recognizer.ops.job_pause import resume_job
 
 if TYPE_CHECKING:
@@ -48,9 +48,9 @@ class ModelLoading:
 
     def _load(self) -> None:
         # Importing TensorFlow is thousands of small file reads, each giving up the GIL; with the
-        # server's other threads about, taking it back waits out the switch interval every time
-        # (measured: the import took 14 s in the server instead of 4). A short interval while
-        # loading brings it back to 4-5 s.
+        # server's other threads about, taking it back waits out the switch interval every time.
+        # A short interval while loading keeps the import near its time in a bare process
+        # (docs/performance.md, "Cold start").
         _page_on_screen.wait(PAGE_ON_SCREEN_WAIT_S)
         previous = sys.getswitchinterval()
         sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
@@ -100,8 +100,7 @@ def _import_tensorflow_politely() -> None:
     """Import TensorFlow in a thread of lower priority, and wait for it.
 
     The import is seconds of CPU, at the moment the visitor's browser is busy building the page
-    and the canvas. Measured on this 2-core machine, 4 cold starts each (medians): canvas taking
-    ink 5.1 -> 4.6 s, first answer 10.2 -> 9.2 s. A thread of its own, because a thread's
+    and the canvas, which then comes sooner (docs/performance.md). A thread of its own, because a thread's
     niceness cannot be undone without privileges, and the threads a thread starts inherit it:
     TensorFlow's compute threads, started by the model load after the import, keep nice 0.
     """
@@ -124,8 +123,8 @@ def _freeze_the_heap() -> None:
     """Leave what is loaded now (TensorFlow, the model: ~360k objects) out of later collections.
 
     Streamlit collects garbage after every script run, and calls Keras's ``clear_session`` (one
-    more collection) once Keras is imported: 0.4-1 s per rerun with TensorFlow on the heap, during
-    which the server sends nothing. Frozen, both take under a millisecond. What is frozen is never
+    more collection) once Keras is imported: with TensorFlow on the heap each rerun pauses for it
+    and the server sends nothing meanwhile (docs/performance.md). What is frozen is never
     freed, so this runs only after a load, when the heap holds little but the modules and models.
     """
     gc.collect()
@@ -157,13 +156,6 @@ def _stamp(model_dir: Path) -> float:
     return (Path(model_dir) / MODEL_FILE).stat().st_mtime
 
 
-def _file_stamp(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def _active_dir(user_pointer: str, user_stamp: float, shipped_stamp: float) -> Path:
     # Keyed by the pointer files (the user's depends on DIGITS_HOME) and their mtimes: an
@@ -176,16 +168,15 @@ def _active_loading() -> ModelLoading:
     from recognizer.core import paths
 
     user, shipped = paths.user_data_dir() / ACTIVE_FILE, paths.shipped_models_dir() / ACTIVE_FILE
-    model_dir = _active_dir(str(user), _file_stamp(user), _file_stamp(shipped))
+    model_dir = _active_dir(str(user), file_stamp(user), file_stamp(shipped))
     return _loading(str(model_dir), _stamp(model_dir))
 
 
 def page_on_screen() -> None:
     """The visitor's page is built (the Draw page: its canvas has reported back): load now.
 
-    Measured on this 2-core machine, 4 cold starts each, before and after in turn (medians): the
-    canvas takes ink 4.9 -> 2.8 s after `streamlit run`, the first answer of a digit drawn at
-    once 10.2 -> 9.6 s. Without a report the load starts after ``PAGE_ON_SCREEN_WAIT_S``.
+    Loading while the browser builds the page delayed the canvas (docs/performance.md, "Cold
+    start"). Without a report the load starts after ``PAGE_ON_SCREEN_WAIT_S``.
     """
     _page_on_screen.set()
 

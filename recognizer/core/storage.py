@@ -4,6 +4,7 @@ Every file the project saves goes through here (temp file in the same folder, fs
 so a crash or a full disk never corrupts saved runs, corrections or the active-model choice.
 ``read_json`` is the strict read; ``read_json_or`` the forgiving one, for files a page, a job or a
 report can do without (missing, hand-edited or damaged: a default instead of an error).
+``file_stamp`` tells a cache that a file (or a folder's listing) changed.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -86,6 +87,18 @@ def read_json_or(path: str | os.PathLike, default: Any = None) -> Any:
     if default is not None and not isinstance(found, type(default)):
         return default
     return found
+
+
+def file_stamp(path: str | os.PathLike) -> float:
+    """The modification time of ``path``, 0.0 when it is missing: part of a cache key.
+
+    A file written through ``write_bytes_atomic`` is renamed into place, so a save changes its
+    stamp and its folder's.
+    """
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def report_json(figures: dict, out: str | os.PathLike | None = None) -> None:
