@@ -20,7 +20,7 @@ of 30 between the second and third), and each cycle's own figures are reported t
 
 Per configuration (pooled in ``configurations``, per cycle in ``cycles``):
 - ``browser``: pen lift of the last stroke to the answer settled on screen, as the page saw it
-  (``recognizer.pen_timing``);
+  (``benchmarks.pen_timing``);
 - ``server``: the Draw page's own time per rerun that had ink (an answer), from the timing log the
   server writes when ``DIGITS_TIMING_LOG`` is set (``recognizer.timing_log``); reruns stopped by a
   newer one are counted apart; ``slowest_ms``: the answers the p95 rests on;
@@ -54,8 +54,8 @@ MAX_STROKES = 3  # digits people draw in one to three strokes
 # A niced job on a busy machine can take minutes to import TensorFlow and load its data; an "on"
 # phase begun before it trains would measure the wrong load (``job_trained_throughout`` says so).
 JOB_READY_WITHIN = 300.0
-# A stopped job tests its model before it ends (here often past 30 s at nice 10); nothing is
-# measured meanwhile, so it is killed sooner; its final status then reads failed.
+# A stopped job tests its model before it ends, which takes long at nice 10 (docs/serving.md);
+# nothing is measured meanwhile, so it is killed sooner; its final status then reads failed.
 JOB_STOP_GRACE = 5.0
 SLOWEST_SHOWN = 5  # the slowest server answers listed: what a p95 of 60-100 answers rests on
 

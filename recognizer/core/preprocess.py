@@ -89,7 +89,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     arr = _checked_image(image)
     if arr.ndim == 3 and arr.shape[2] == 4:
         # One contiguous copy of the alpha plane: reading it in place strides over 4 bytes per
-        # pixel, which made the min and the scaling below 3-6 times slower (0.11 -> 0.04 ms at 280 px).
+        # pixel, which made the min and the scaling below several times slower (docs/performance.md).
         alpha = cv2.extractChannel(arr, 3)
         if alpha.min() < 250:
             return to_unit(alpha)
@@ -161,8 +161,8 @@ def ink_from_photo(image: np.ndarray) -> np.ndarray:
     return keep[labels].astype(np.float32)
 
 
-# Distances by a 5x5 chamfer mask: within 2 % of exact Euclidean ones, at under a third of the time
-# of the exact transform (0.08 against 0.29 ms on a 280 px drawing), and a drawing takes two.
+# Distances by a 5x5 chamfer mask: close to exact Euclidean ones at a fraction of the exact
+# transform's time, and a drawing takes two (docs/performance.md).
 DISTANCE_MASK = cv2.DIST_MASK_5
 
 
@@ -175,8 +175,8 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def _median(values: np.ndarray) -> float:
-    """``np.median`` of a non-empty float32 vector, to the bit, in a tenth of its time (no copy of
-    the whole array sorted, none of its generic checks: 0.04 -> 0.004 ms for a drawing's ridge)."""
+    """``np.median`` of a non-empty float32 vector, to the bit, and much faster: no copy of the whole
+    array sorted, none of its generic checks (docs/performance.md)."""
     n = len(values)
     middle = np.partition(values, [(n - 1) // 2, n // 2])
     low, high = middle[(n - 1) // 2], middle[n // 2]
@@ -184,10 +184,10 @@ def _median(values: np.ndarray) -> float:
 
 
 # Up to this half-width change, strokes are thickened or thinned by a dilation or an erosion
-# instead of a distance transform: a third to a quarter of the time for a canvas drawing, and the
-# same pixels, because the structuring element is every offset whose 5x5 chamfer distance is
-# within the change (see ``_chamfer_disk``). Its cost grows with its radius: beyond this the
-# transform is faster. About half the canvas drawings of the held-out writers need no more.
+# instead of a distance transform: faster for a canvas drawing, and the same pixels, because the
+# structuring element is every offset whose 5x5 chamfer distance is within the change (see
+# ``_chamfer_disk``). Its cost grows with its radius: beyond this the transform is faster
+# (docs/performance.md).
 DISK_MAX_RADIUS = 4.0
 
 

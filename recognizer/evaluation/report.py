@@ -105,8 +105,8 @@ def _calibration_part(run_dir: Path, y_true: np.ndarray | None):
 
 
 def _rendered(parts: list) -> str:
-    """HTML strings as they are, figures as HTML; plotly.js (about 4.6 MB) is embedded once, with the
-    first figure, so the file opens offline."""
+    """HTML strings as they are, figures as HTML; plotly.js (megabytes of it) is embedded once, with
+    the first figure, so the file opens offline."""
     out, embed_plotly_js = [], True
     for part in parts:
         if isinstance(part, str):

@@ -129,10 +129,10 @@ def _widecnn(num_classes: int = NUM_CLASSES) -> keras.Model:
 
 def _fastcnn(num_classes: int = NUM_CLASSES) -> keras.Model:
     # Sized for a one-epoch run on a CPU: about the keras.io convnet's cost per image (batch norm
-    # costs more than the extra filters), yet it reaches 99 % in one epoch where that one needs eight.
-    # Batch-norm momentum 0.9: the moving statistics the test uses follow the weights within about
-    # 10 batches; at Keras's 0.99 (100 batches) they lag a one-epoch run's fast-moving weights
-    # (97.7 % on the test set instead of 98.9 % in a trial). Dropout would only slow one epoch down.
+    # costs more than the extra filters), yet it reaches 99 % within one epoch where that one needs
+    # several (docs/performance.md). Batch-norm momentum 0.9: the moving statistics the test uses
+    # follow the weights within about 10 batches; at Keras's 0.99 (100 batches) they lag a one-epoch
+    # run's fast-moving weights and the test accuracy suffers. Dropout would only slow one epoch down.
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),

@@ -1,13 +1,12 @@
 """Visitors first: a training job is paused while the server answers a visitor, and resumed after.
 
-The job already runs idle-class, niced and off the first CPU (``recognizer.ops.jobs``). Measured with
-``digits-load-test`` (6 sessions drawing), that left the server's computing as fast as
-alone (CPU time per answer, p95 33.9 ms alone and 34.6 ms with a job) while its answers waited
-longer (wall time p95 114 ms alone, 288 ms with a job). A CPU that has an idle-class task to run
-is never idle, so work queued on the other CPU is not pulled to it at once. A stopped job leaves
-its CPU idle for real. So while any answer is being computed, the job's process is stopped
-(SIGSTOP) and it continues (SIGCONT) when the last one ends. It loses the time of the answers,
-a few tens of ms for each stroke a visitor draws.
+The job already runs idle-class, niced and off the first CPU (``recognizer.ops.jobs``). The load
+test (``digits-load-test``) showed that this left the server computing as fast as alone while its
+answers waited longer (figures in docs/serving.md, "Visitors first"). A CPU that has an idle-class
+task to run is never idle, so work queued on the other CPU is not pulled to it at once. A stopped
+job leaves its CPU idle for real. So while any answer is being computed, the job's process is
+stopped (SIGSTOP) and it continues (SIGCONT) when the last one ends. It loses the time the
+answers take, at each stroke a visitor draws.
 
     >>> with visitors_first():  # doctest: +SKIP
     ...     answer = recognizer.predict_drawing(image)
@@ -54,7 +53,8 @@ class _Paused:
 def _job_handle(runs_dir) -> int | None:
     """A pidfd of the running job's own process, kept while that job runs; None without a job.
 
-    Checking who the job is (its state file, /proc) costs 0.4 ms: done once per job, not per answer.
+    Checking who the job is (its state file, /proc) is too slow to repeat for every answer: done
+    once per job (docs/serving.md).
     """
     global _pinned
     job_dir = job_state.current_job(runs_dir)

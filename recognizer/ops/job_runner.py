@@ -187,9 +187,9 @@ def _nice_autogroup(niceness: int) -> int | None:
     With ``kernel.sched_autogroup_enabled`` (on here, and by default in many distributions' kernels)
     every session is a scheduling group, and the scheduler shares the CPU between groups by the
     group's niceness, not its threads'. The job starts a session of its own (``start_new_session``), so
-    without this its nice 10 weighs only against its own threads: measured here, a niced busy loop
-    in a new session still took half of a core it shared with a nice-0 one (0.49 / 0.49); with the
-    group niced, 0.07 / 0.63. The job is alone in its session, so this lowers the job only.
+    without this its nice 10 weighs only against its own threads, and it takes an equal share of a
+    core with a nice-0 process (measured: docs/serving.md). The job is alone in its session, so this
+    lowers the job only.
     """
     for _ in range(AUTOGROUP_TRIES):
         try:

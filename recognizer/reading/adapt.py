@@ -15,9 +15,9 @@ Nothing is trained and no weight is copied: the adapted model calls the original
 adds the nearest-correction term, so the shared recognizer stays as it was and adapting takes the
 time of one forward pass over the corrections (plus, once per model, 2,000 reference digits:
 ``prepare``). Fine-tuning the last layer (with replay of MNIST and pen-digit features, with or
-without a pull towards the original weights) was measured too and changed other digits' answers
-(the worst-hit visitor's MNIST test accuracy fell 0.4 to 7 points); see the README section "Teach
-it your handwriting" and ``digits-evaluate-adapt``.
+without a pull towards the original weights) was measured too and changed other digits' answers,
+costing some visitors' recognizers MNIST accuracy; see docs/teaching.md ("What was tried") and
+``digits-evaluate-adapt``.
 
     >>> import numpy as np
     >>> from recognizer import load_recognizer
@@ -39,13 +39,13 @@ import numpy as np
 from recognizer.core.preprocess import to_model_input
 from recognizer.data.mnist import DataError, load_mnist
 
-# Cosine similarities of penultimate features. Measured on held-out writers: redrawings of a
-# corrected digit score 0.9-1.0, a writer's other digits of another class reach 0.9 only rarely,
-# MNIST test digits 0.87 at the 99.9th percentile; below 0.88 corrections made new errors.
+# Cosine similarities of penultimate features. The gate lies between redrawings of a corrected
+# digit (above it) and other digits of another class, a writer's own or MNIST's (rarely above
+# it); a lower gate let corrections make new errors (measured: docs/teaching.md).
 GATE_LOW = 0.88  # the smallest radius: a correction starts to count here
 GATE_WIDTH = 0.05  # from its radius to radius + this, a correction goes from no say to deciding alone
 MAX_CORRECTIONS = 1000  # far more than a visitor makes; bounds the work of one answer
-REFERENCE_SIZE = 2000  # MNIST training digits that bound each correction's radius (about 1 s)
+REFERENCE_SIZE = 2000  # MNIST training digits that bound each correction's radius
 _references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (features, labels)
 _references_lock = threading.Lock()
 

@@ -1,7 +1,7 @@
 """A TFLite copy of a network that answers single drawings fast.
 
 The app answers single drawings through a float32 TFLite copy of the active model
-(``LiteScorer``): the same numbers as Keras to about 1e-6, in a fraction of the time a
+(``LiteScorer``): the same numbers as Keras up to float rounding, in a fraction of the time a
 ``tf.function`` call takes for one image. The copy is converted once per model file and kept in
 the user cache folder (``cached_tflite``).
 

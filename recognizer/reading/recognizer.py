@@ -5,9 +5,9 @@
     >>> rec.predict_proba(x_test[:5]).shape  # doctest: +SKIP
     (5, 10)
 
-``model.predict`` costs tens of milliseconds per call (it builds a dataset pipeline each time);
-``Recognizer`` instead calls one ``tf.function`` traced once for any batch size, which answers a
-single image in about a millisecond.
+``model.predict`` is slow for a single image (it builds a dataset pipeline each time);
+``Recognizer`` instead calls one ``tf.function`` traced once for any batch size (timings in
+docs/performance.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from recognizer.reading.views import READ_VIEWS_BELOW, scores_with_views
 
 # Large inputs are fed in slices so memory stays flat for 10k+ images.
 _MAX_BATCH = 1024
-# Up to this many images go through the TFLite copy one by one (0.7 ms each) rather than a Keras batch.
+# Up to this many images go through the TFLite copy one by one rather than a Keras batch: for a
+# few images, single TFLite calls cost less (docs/performance.md).
 _LITE_MAX = 5
 
 
@@ -94,7 +95,7 @@ class Recognizer:
         if any(member._classes != self._classes for member in panel):
             raise ValueError(f"{self.name}: every network of a panel gives {self._classes} scores")
         # A TFLite copy of the model (``recognizer.training.export``) answers single drawings: the same
-        # numbers, a third of the time of a tf.function call for one image. Batches stay on Keras.
+        # numbers, faster than a tf.function call for one image. Batches stay on Keras.
         self._lite = None
         if lite_model is not None:
             self._lite = LiteScorer(lite_model)
@@ -208,7 +209,7 @@ class Recognizer:
 
     def _pieces(self, ink: np.ndarray) -> list:
         """The digits of a number: the strip reader's cut when the classifier surely agrees with
-        it (most numbers, a few ms), else the segmenting search weighed with the strip reader."""
+        it (most numbers: the quick way), else the segmenting search weighed with the strip reader."""
         # The cuts weigh the network's single answers (what their rules were measured with), and a
         # search scores many wrong cuts, each unsure: views would multiply its work.
         score = self._scores_once
@@ -261,7 +262,7 @@ def load_recognizer(
 # A run folder may name other runs beside it, {"members": ["run-name", ...]}, that read an answer
 # its network is unsure of along with it (``load_recognizer(..., panel=True)``): those answers hold
 # most of its errors, and networks trained otherwise err differently there. Measured for the
-# shipped model in the README ("A panel for unsure answers"): more right on real writing, but its
+# shipped model in docs/models.md ("A panel for unsure answers"): more right on real writing, but its
 # unsure answers are then right too often for an honest "Not sure", so the app does not use it.
 PANEL_FILE = "panel.json"
 

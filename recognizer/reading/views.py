@@ -39,9 +39,9 @@ def tta_proba(recognizer, images: np.ndarray, chosen: tuple[tuple[float, float],
     return np.mean([recognizer.predict_proba(view, views=False) for view in views(unit, chosen)], axis=0)
 
 
-# Views are read only for answers under this confidence: on MNIST (deepcnn-drawings-v2 and v4)
-# that is 1.6-2 % of images and gives all that reading every image in every view gives
-# (v4: 99.50 -> 99.70 %), at a fifth of the cost on average; a sure answer costs nothing more.
+# Views are read only for answers under this confidence: few answers are that unsure, and reading
+# just those gives all that reading every image in every view gives, at a fraction of the cost; a
+# sure answer costs nothing more (docs/models.md).
 READ_VIEWS_BELOW = 0.97
 
 

@@ -36,7 +36,7 @@ def random_affine(
     rotation and shear are maximum angles in degrees, zoom a maximum relative scale change
     (0.1 -> 0.9..1.1), shift a maximum translation as a fraction of the image size. elastic > 0
     also bends each image (``random_elastic``) in the same resampling: resampling twice blurs the
-    strokes, and a net trained on blurred digits misreads sharp ones (measured: 97.5 % on MNIST).
+    strokes, and a net trained on blurred digits misreads sharp ones (measured: docs/models.md).
     """
     inverse = _random_inverse_affine(images, rotation, zoom, shift, shear)
     if elastic <= 0:

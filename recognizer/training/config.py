@@ -105,8 +105,9 @@ BOUNDS: dict[str, Bound] = {
 
 # Ready-made runs, each applied over TrainConfig's defaults (so a preset never inherits stray edits).
 PRESETS: dict[str, dict[str, Any]] = {
-    # One epoch over all of MNIST with a one-cycle rate: 99.1-99.2 % on the test set in a few keras.io
-    # epochs' time (benchmarks.training_speed). No validation or augmentation: both cost time one epoch lacks.
+    # One epoch over all of MNIST with a one-cycle rate: past 99 % on the test set in a fraction of the
+    # keras.io recipe's time (docs/performance.md, benchmarks.training_speed). No validation or
+    # augmentation: both cost time one epoch lacks.
     "quick": dict(
         architecture="fastcnn",
         epochs=1,
@@ -130,7 +131,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-# Times scale from the shipped deepcnn-mnist-v1: 20 epochs of 54,000 images took 30 min on a server CPU.
+# Times scale from the shipped deepcnn-mnist-v1's training time (docs/models.md).
 PRESET_NOTES: dict[str, str] = {
     "quick": "a small batch-norm CNN, one epoch over all 60,000 MNIST images with a one-cycle learning rate "
     "(about 99.1 % on the test set); about a minute on a CPU",

@@ -95,7 +95,7 @@ def _row(name: str, path: Path, size: int, score, acc: float, base: float, x_tes
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The rows of ``export_all`` as a Markdown table (the README's)."""
+    """The rows of ``export_all`` as a Markdown table (the one in docs/performance.md)."""
     lines = [
         "| format | size (MB) | MNIST test accuracy | change from Keras | one image (ms) |",
         "| --- | ---: | ---: | ---: | ---: |",
