@@ -53,6 +53,26 @@ def test_the_draw_page_never_reaches_training_or_evaluation():
     assert heavy == []
 
 
+def test_every_import_of_the_project_names_a_module_that_exists():
+    """A module moved or renamed leaves no import behind, not even one inside a function."""
+    import ast
+
+    known = {**modules("recognizer", "benchmarks", "app_pages", "tests"), "app": ROOT / "app.py"}
+    ours = ("recognizer", "benchmarks", "app_pages")
+    packages = {name.rsplit(".", i)[0] for name in known for i in range(1, name.count(".") + 1)}
+    stale = []
+    for name, path in known.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith(ours):
+                wanted = [node.module]
+            elif isinstance(node, ast.Import):
+                wanted = [alias.name for alias in node.names if alias.name.startswith(ours)]
+            else:
+                continue
+            stale += [(name, module) for module in wanted if module not in known and module not in packages]
+    assert stale == []
+
+
 def test_benchmarks_stay_outside_the_library():
     graph = import_graph({**modules("recognizer"), **modules("benchmarks")})
     library = [name for name in graph if name.startswith("recognizer")]

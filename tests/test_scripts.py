@@ -120,6 +120,16 @@ def test_scripts_have_help(script, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
+def run_elsewhere(command: list[str], folder: Path):
+    """``command`` run in ``folder`` (not the checkout) with no PYTHONPATH; it must succeed."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 def installed_command(name: str) -> str:
     """The console command ``name`` that ``pip install -e .`` put beside this Python."""
     found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
@@ -130,24 +140,12 @@ def installed_command(name: str) -> str:
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_console_command_answers_help_from_another_folder(command, tmp_path):
     """Each installed command finds the library from any folder, without a path set up for it."""
-    import subprocess
-
-    done = subprocess.run(
-        [installed_command(command), "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_elsewhere([installed_command(command), "--help"], tmp_path)
     assert f"usage: {command}" in done.stdout
 
 
 def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path):
     """``load_recognizer()`` finds the shipped model wherever Python runs, as an installed library."""
-    import subprocess
-
     script = (
         "import numpy as np, cv2\n"
         "from recognizer import load_recognizer\n"
@@ -155,15 +153,7 @@ def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path):
         "cv2.line(canvas, (140, 50), (140, 230), (0, 0, 0, 255), 18)\n"
         "print(load_recognizer(number_reader=False).predict_drawing(canvas).digit)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_elsewhere([sys.executable, "-c", script], tmp_path)
     assert done.stdout.strip().splitlines()[-1] == "1"
 
 
