@@ -349,7 +349,6 @@ def training_figures(args) -> dict:
 def why_not(part: str, pen) -> str | None:
     """Why ``part`` cannot run here; None when it can."""
     from benchmarks.pen_timing import missing_browser
-
     from recognizer.data.mnist import DataError, find_mnist_dir
 
     if part == "browser":
