@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from recognizer.reading.adapt import GATE_LOW, similarity_to_corrections
+from recognizer.reading.adapt import GATE_LOW, GATE_WIDTH, MAX_CORRECTIONS, check_corrections, similarity_to_corrections
 
 CANVAS = 280
 
@@ -131,3 +131,73 @@ def test_a_correction_that_looks_like_everyones_digit_stays_with_that_drawing(sh
     ones = x_test[y_test == 1]
     mine = shipped.adapt(ones[:1], [7])
     assert (mine.predict(ones[1:]) == 1).mean() >= (shipped.predict(ones[1:]) == 1).mean() - 0.002
+
+
+def test_the_library_takes_at_most_max_corrections_and_refuses_more():
+    # The Draw page keeps a visitor's newest (tests/test_teach_flow.py); the library drops none unseen.
+    images = np.zeros((MAX_CORRECTIONS + 1, 28, 28), np.float32)
+    labels = np.zeros(MAX_CORRECTIONS + 1, np.int64)
+    x, y = check_corrections(images[:MAX_CORRECTIONS], labels[:MAX_CORRECTIONS])
+    assert x.shape == (MAX_CORRECTIONS, 28, 28, 1) and len(y) == MAX_CORRECTIONS
+    with pytest.raises(ValueError, match=f"at most {MAX_CORRECTIONS}"):
+        check_corrections(images, labels)
+
+
+def test_without_mnist_every_correction_has_the_smallest_radius(shipped, misread_ones, mnist, tmp_path, monkeypatch):
+    import weakref
+
+    from recognizer.reading import adapt
+
+    _, (x_test, y_test) = mnist
+    # The misread 1s, and an MNIST 1 taught as 7: with MNIST at hand the 1s of MNIST bound its radius.
+    images = np.concatenate([misread_ones[1], x_test[y_test == 1][:1] / 255.0])
+    labels = [1, 1, 1, 7]
+    monkeypatch.setattr(adapt, "_references", weakref.WeakKeyDictionary())  # nothing computed before
+    assert shipped.adapt(images, labels).model.radii.numpy().max() > GATE_LOW
+
+    monkeypatch.setattr(adapt, "_references", weakref.WeakKeyDictionary())
+    monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))  # an empty folder; the cache folder is empty too
+    features, reference_labels = adapt.reference_digits(shipped.model, adapt.feature_model(shipped.model))
+    assert len(features) == len(reference_labels) == 0  # and nothing was downloaded
+    taught = shipped.adapt(images, labels)
+    np.testing.assert_array_equal(taught.model.radii.numpy(), np.full(4, GATE_LOW, np.float32))
+    assert (taught.predict(misread_ones[1]) == 1).all()
+
+
+def test_an_ensemble_cannot_be_taught_and_says_why(shipped, misread_ones):
+    from recognizer.core.paths import shipped_models_dir
+    from recognizer.reading.adapt import NotAdaptableError, feature_model, prepare
+    from recognizer.reading.recognizer import Recognizer
+    from recognizer.training.ensembles import ensemble_model
+
+    members = [shipped_models_dir() / name for name in ("deepcnn-drawings-v4", "deepcnn-drawings-v6")]
+    ensemble = Recognizer(ensemble_model(members, "two-members"))
+    with pytest.raises(ValueError, match="ends in one Dense layer"):
+        feature_model(ensemble.model)
+    with pytest.raises(NotAdaptableError):
+        ensemble.adapt(misread_ones[1], [1, 1, 1])
+    prepare(ensemble.model)  # what the app calls ahead of time: a model that cannot adapt is let be
+    assert ensemble.adapt(np.zeros((0, 28, 28)), []).predict(misread_ones[1]).tolist() == (
+        ensemble.predict(misread_ones[1]).tolist()
+    )
+
+
+def test_a_drawing_corrected_twice_reads_as_the_newest_correction(shipped, misread_ones):
+    drawing = misread_ones[1][:1]
+    other = next(d for d in (5, 3, 8) if d not in shipped.predict(drawing))
+    twice = np.concatenate([drawing, drawing])
+    assert shipped.adapt(twice, [1, other]).predict(drawing).tolist() == [other]
+    assert shipped.adapt(twice, [other, 1]).predict(drawing).tolist() == [1]
+
+
+def test_near_identical_drawings_with_conflicting_labels_each_read_as_their_own(shipped, misread_ones, mnist):
+    drawings = misread_ones[1]
+    other = next(d for d in (5, 3, 8) if d not in shipped.predict(drawings))
+    shifted = np.roll(drawings, 1, axis=2)  # one pixel to the right: nearly the same features
+    assert (similarity_to_corrections(shipped.model, shifted, drawings) > GATE_LOW + GATE_WIDTH).all()
+    taught = shipped.adapt(np.concatenate([drawings, shifted]), [1] * len(drawings) + [other] * len(shifted))
+    assert (taught.predict(drawings) == 1).all()
+    assert (taught.predict(shifted) == other).all()
+    _, (x_test, y_test) = mnist
+    others = x_test[~np.isin(y_test, [1, other, *shipped.predict(drawings)])][:300]
+    np.testing.assert_array_equal(taught.predict(others), shipped.predict(others))

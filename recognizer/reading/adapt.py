@@ -50,10 +50,19 @@ _references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model ->
 _references_lock = threading.Lock()
 
 
+class NotAdaptableError(ValueError):
+    """A model that teaching cannot wrap (an ensemble): its corrections wait for the next training.
+
+    A ``ValueError`` of its own so a caller can tell it from bad corrections, which are a bug there.
+    """
+
+
 def check_corrections(images, labels) -> tuple[np.ndarray, np.ndarray]:
     """Validated corrections: (float32 (N, 28, 28, 1) model input, int64 labels (N,)).
 
-    ``ValueError`` for anything but N 28x28 images (uint8 0-255 or float 0-1) and N digits 0-9.
+    ``ValueError`` for anything but N 28x28 images (uint8 0-255 or float 0-1) and N digits 0-9,
+    and for more than ``MAX_CORRECTIONS``: which ones to keep is the caller's choice (the Draw page
+    keeps a visitor's newest and says so), not something to decide here in silence.
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
@@ -75,13 +84,14 @@ def check_corrections(images, labels) -> tuple[np.ndarray, np.ndarray]:
 def feature_model(model):
     """A Keras model giving (penultimate features, the model's output) from the same layers.
 
-    ``ValueError`` for a model whose last layer is not a Dense layer on one input (an ensemble).
+    ``NotAdaptableError`` (a ``ValueError``) for a model whose last layer is not a Dense layer on
+    one input (an ensemble).
     """
     import keras
 
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense) or isinstance(last.input, list | tuple):
-        raise ValueError(f"{model.name}: adapting needs a model that ends in one Dense layer")
+        raise NotAdaptableError(f"{model.name}: adapting needs a model that ends in one Dense layer")
     # Built from the model's existing graph: no layer is called anew, nothing is copied.
     return keras.Model(model.inputs[0], [last.input, last.output], name=f"{model.name}-features")
 
@@ -122,8 +132,10 @@ def _nearest_correction_model(features_of, prototypes: np.ndarray, labels: np.nd
 
 def adapted_model(model: Any, images, labels) -> Any:
     """A model that has learnt ``labels`` for ``images`` (28x28 inputs, e.g. ``Prediction.input``)
-    and answers as ``model`` elsewhere; ``model`` is not changed. No corrections: ``model`` itself."""
-    x, y = check_corrections(images, labels)
+    and answers as ``model`` elsewhere; ``model`` is not changed. No corrections: ``model`` itself.
+
+    Corrections are oldest first: a drawing corrected more than once counts with its newest label."""
+    x, y = _newest_per_drawing(*check_corrections(images, labels))
     if not len(x):
         return model
     features_of = feature_model(model)
@@ -131,6 +143,23 @@ def adapted_model(model: Any, images, labels) -> Any:
     prototypes = _unit_rows(features).numpy()
     radii = correction_radii(prototypes, y, *reference_digits(model, features_of))
     return _nearest_correction_model(features_of, prototypes, y, radii, int(scores.shape[-1]))
+
+
+def _newest_per_drawing(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corrections less those whose very drawing is corrected again later, order kept.
+
+    A visitor who corrects the same drawing twice changed their mind. Kept both, two equal
+    features would tie and the older would win (or the one whose label has the smaller radius).
+    """
+    seen: set[bytes] = set()
+    keep = []
+    for i in range(len(x) - 1, -1, -1):  # newest first: the first seen of a drawing is kept
+        key = x[i].tobytes()
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    keep.reverse()
+    return x[keep], y[keep]
 
 
 def correction_radii(prototypes: np.ndarray, labels: np.ndarray, references: np.ndarray, ref_labels: np.ndarray):
