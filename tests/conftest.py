@@ -1,14 +1,82 @@
-"""Shared fixtures: an isolated user data dir for every test, MNIST when it is at hand."""
+"""Shared fixtures (an isolated user data dir for every test, MNIST when it is at hand) and the tiers.
+
+Two tiers: ``python -m pytest -m "not slow and not browser"`` before every commit, the whole suite
+in CI. A test is slow when it trains a model, starts a training job, runs Python or a server in a
+new process, or runs a command-line tool; browser tests drive Chromium. The hook below marks a
+test by the fixtures it uses (``SLOW_FIXTURES``, ``BROWSER_FIXTURES``), and in the fast tier a test
+that trains or starts such a process without them fails and says why (``fast_tier_guard``), so a
+new test cannot forget.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# What each fixture makes a test do that the fast tier leaves out.
+SLOW_FIXTURES = {
+    "train_run": "trains a model",
+    "job_runs": "starts a training job process",
+    "python_process": "runs Python in a new process",
+    "run_cli": "runs a command-line tool",
+    "shipped_mnist_answers": "reads the 10,000 MNIST test images through the shipped model",
+}
+BROWSER_FIXTURES = {"app_url", "browser", "page", "phone"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` and ``browser`` by what a test uses."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & SLOW_FIXTURES.keys():
+            item.add_marker(pytest.mark.slow)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+
+
+class SlowInFastTier(RuntimeError):
+    """A fast-tier test did what only slow tests may do."""
+
+
+def _heavy_process(args) -> str | None:
+    """What a command would start that only a slow test may: a job, a server, a tool; else None."""
+    words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+    text = " ".join(words)
+    if "recognizer.ops.job_runner" in text:
+        return "a training job"
+    if "streamlit" in text or "benchmarks." in text:
+        return "a server or a benchmark"
+    if "recognizer.cli" in text or (words and Path(words[0]).name.startswith("digits-")):
+        return "a command-line tool"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def fast_tier_guard(request, monkeypatch):
+    """In a test that is neither slow nor browser, training or starting a heavy process raises."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("browser"):
+        return
+    from recognizer.training import loop, number_reader
+
+    def refuse_to_train(*_, **__):
+        raise SlowInFastTier("this test trains a model: use the train_run or run_cli fixture")
+
+    class GuardedPopen(subprocess.Popen):
+        def __init__(self, args, *more, **options):
+            heavy = _heavy_process(args)
+            if heavy:
+                raise SlowInFastTier(f"this test starts {heavy}: use one of {sorted(SLOW_FIXTURES)}")
+            super().__init__(args, *more, **options)
+
+    monkeypatch.setattr(loop, "fit", refuse_to_train)
+    monkeypatch.setattr(number_reader, "train_sequence_model", refuse_to_train)
+    monkeypatch.setattr(subprocess, "Popen", GuardedPopen)
 
 
 @pytest.fixture(autouse=True)
@@ -49,12 +117,63 @@ def rng():
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_mnist):
-    """A finished one-epoch LeNet-5 run folder (not the shipped model)."""
+    """A finished one-epoch LeNet-5 run folder (not the shipped model), trained once per session.
+
+    Without the pen hold-out (no test reads its pen figures): reading the held-out writers was most
+    of its time.
+    """
     from recognizer.training.config import TrainConfig
     from recognizer.training.loop import train
 
     config = TrainConfig(architecture="lenet5", epochs=1, batch_size=64, validation_split=0.1)
-    return train(config, runs_dir=tmp_path_factory.mktemp("runs"), mnist=tiny_mnist, run_name="tiny-lenet5")
+    runs = tmp_path_factory.mktemp("runs")
+    return train(config, runs_dir=runs, mnist=tiny_mnist, run_name="tiny-lenet5", pen_path=runs / "no-pen-digits.npz")
+
+
+@pytest.fixture
+def train_run(tmp_path):
+    """``train_run(config, **options)``: train ``config`` and return its run folder (a slow test).
+
+    Options are ``recognizer.training.loop.train``'s; runs go to a temp folder unless ``runs_dir``
+    is given.
+    """
+    from recognizer.training.loop import train
+
+    def run(config, **options):
+        options.setdefault("runs_dir", tmp_path / "runs")
+        return train(config, **options)
+
+    return run
+
+
+@pytest.fixture
+def python_process():
+    """``python_process(command, cwd=..., timeout=...)``: run ``command`` (Python, a console command,
+    a job) in a new process without PYTHONPATH; the finished process, which must have succeeded."""
+
+    def run(command: list[str], cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
+        clean = {k: v for k, v in (env or os.environ).items() if k != "PYTHONPATH"}
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=clean, timeout=timeout)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    return run
+
+
+@pytest.fixture
+def run_cli():
+    """``run_cli(name, args)``: a command-line tool's ``main(args)`` in this process (``digits-<name>``)."""
+    import importlib
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    commands = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+
+    def run(name: str, args: list[str]):
+        module = importlib.import_module(commands[f"digits-{name.replace('_', '-')}"].split(":")[0])
+        return module.main(args)
+
+    return run
 
 
 def _data_file(path, what: str, variable: str):
@@ -81,6 +200,30 @@ def shipped_recognizer():
     from recognizer.reading.recognizer import load_recognizer
 
     return load_recognizer(shipped_active_dir(), number_reader=False)
+
+
+# Numerics (thread counts, CPU instructions) may flip an answer on the edge: a regression of the
+# model moves far more answers than this.
+EDGE_ANSWERS = 2
+
+
+@pytest.fixture(scope="session")
+def shipped_mnist_answers(shipped_recognizer, mnist) -> dict:
+    """The shipped model's MNIST test answers measured now from its files, not read from its
+    metrics.json: accuracy as the app reads (unsure images looked at again) and the network alone's,
+    the confusion matrix of the app's answers, and how many answers may flip on the edge."""
+    _, (x_test, y_test) = mnist
+    read = shipped_recognizer.predict(x_test)
+    alone = shipped_recognizer.predict(x_test, views=False)
+    matrix = np.zeros((10, 10), np.int64)
+    np.add.at(matrix, (y_test, read), 1)
+    return {
+        "samples": len(y_test),
+        "read": float(np.mean(read == y_test)),
+        "alone": float(np.mean(alone == y_test)),
+        "matrix": matrix,
+        "edge": EDGE_ANSWERS,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,20 @@
 """The Explore page (AppTest, no browser): run view, confusion cell samples, saliency, compare and data.
 
-Needs MNIST (DIGITS_DATA_DIR) for the sample grids and the Data section. Only
-``test_test_probabilities_are_computed_on_request`` runs a model on the 10,000 test images.
+Needs MNIST (DIGITS_DATA_DIR) for the sample grids and the Data section. Two tests run a model on
+the 10,000 test images: ``test_test_probabilities_are_computed_on_request``, and the matrix test,
+which measures the shipped model afresh to check the figures the page shows.
 Clicking a heatmap cell in a real browser is a browser test; here the cell is set in session state,
 which is where the page keeps the clicked cell.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -33,6 +37,15 @@ def figures(at: AppTest) -> list[dict]:
 
 def trace_types(at: AppTest) -> list[set[str]]:
     return [{trace.get("type", "scatter") for trace in fig["data"]} for fig in figures(at)]
+
+
+def heat_values(trace: dict) -> np.ndarray:
+    """A heatmap trace's z as an array: Plotly sends NumPy arrays as base64 typed arrays."""
+    z = trace["z"]
+    if isinstance(z, dict):
+        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        return values.reshape([int(n) for n in str(z.get("shape", len(values))).split(",")])
+    return np.asarray(z, dtype=float)
 
 
 def texts(at: AppTest) -> str:
@@ -132,17 +145,40 @@ def test_test_probabilities_are_computed_on_request(mnist, tiny_run, isolated_us
     assert "least confident" in texts(at)
 
 
-def test_saliency_section_explains_a_test_sample(mnist):
+def overlay(at: AppTest) -> dict:
+    """The saliency section's figure: the digit in greys with the heat map over it."""
+    found = [f for f in figures(at) if [t["type"] for t in f["data"]] == ["heatmap", "heatmap"]]
+    assert len(found) == 1, [f["layout"].get("title") for f in figures(at)]
+    return found[0]
+
+
+def test_saliency_section_explains_a_test_sample(mnist, shipped_recognizer):
+    from recognizer.evaluation.saliency import grad_cam
+
+    _, (x_test, _) = mnist
+    image = x_test[7].astype(np.float32) / 255
+    ink = image > 0.5
     at = open_explore_page()
     at.segmented_control(key="explore_section").set_value("Saliency").run()
     at.number_input(key="explore_saliency_index").set_value(7).run()
     assert not at.exception, at.exception
     assert not at.error
-    overlay = [f for f in figures(at) if [t["type"] for t in f["data"]] == ["heatmap", "heatmap"]]
-    assert overlay and overlay[0]["layout"]["title"]["text"] == "Gradient saliency"
+    gradient = overlay(at)
+    assert gradient["layout"]["title"]["text"] == "Gradient saliency"
+    np.testing.assert_allclose(heat_values(gradient["data"][0]), image, atol=1e-6)  # test sample #7 under it
     at.segmented_control(key="explore_saliency_method").set_value("Grad-CAM").run()
     assert not at.exception, at.exception
     assert at.segmented_control(key="explore_saliency_source").options == ["MNIST test sample"]
+    assert not at.info, [i.value for i in at.info]  # no fallback to gradient saliency: the model has convolutions
+    cam = overlay(at)
+    assert cam["layout"]["title"]["text"] == "Grad-CAM"
+    np.testing.assert_allclose(heat_values(cam["data"][0]), image, atol=1e-6)
+    heat = heat_values(cam["data"][1])
+    assert heat.shape == (28, 28) and heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    # The Grad-CAM of this sample by the shown model, not the gradient map under another title.
+    np.testing.assert_allclose(heat, grad_cam(shipped_recognizer, image), atol=1e-4)
+    assert np.abs(heat - heat_values(gradient["data"][1])).mean() > 0.05
+    assert heat[ink].mean() > heat[~ink].mean()  # it points at the digit, not the background
 
 
 def test_saliency_explains_the_latest_drawing(mnist):
@@ -231,13 +267,25 @@ def test_number_reader_section_shows_how_the_shipped_strip_reader_was_made_and_s
     assert "scatter" in set().union(*trace_types(at))
 
 
-def test_the_matrix_counts_the_answers_as_read_and_says_what_the_network_alone_reads(mnist):
-    metrics = json.loads((active_model_dir() / "metrics.json").read_text())
-    net, read = metrics["network_accuracy"], metrics["test_accuracy"]
-    assert net < read  # the active model reads better with views: the caption has to explain
+def percentages(text: str) -> list[float]:
+    return [float(n) / 100 for n in re.findall(r"(\d+\.\d+)%", text)]
+
+
+def test_the_matrix_counts_the_answers_as_read_and_says_what_the_network_alone_reads(shipped_mnist_answers):
+    fresh_mnist = shipped_mnist_answers
+    edge = fresh_mnist["edge"] / fresh_mnist["samples"] + 0.00005  # and the caption's rounding to 0.01 %
+    assert fresh_mnist["alone"] < fresh_mnist["read"]  # the active model reads better with views: the caption explains
     at = open_explore_page()
+    assert at.selectbox(key="explore_run").value == active_model_dir().name
     caption = next(c.value for c in at.caption if "network alone" in c.value)
-    assert "as the app reads them" in caption and f"{net:.2%}" in caption and f"{read:.2%}" in caption
-    # The matrix counts the errors of the figure shown above it.
-    cm = metrics["confusion_matrix"]
-    assert sum(cm[i][i] for i in range(10)) / sum(map(sum, cm)) == pytest.approx(read, abs=1e-6)
+    assert "as the app reads them" in caption
+    read, alone = percentages(caption)  # "... as the app reads them (99.70 %). ... reads 99.50 %."
+    assert read == pytest.approx(fresh_mnist["read"], abs=edge)
+    assert alone == pytest.approx(fresh_mnist["alone"], abs=edge)
+    header = next(m.value for m in at.metric if m.label == "MNIST test accuracy")
+    assert percentages(header) == [pytest.approx(fresh_mnist["read"], abs=edge)]
+    # The matrix shown counts those answers: every cell's number, empty cells blank.
+    heatmap = next(f for f in figures(at) if f["data"][0]["type"] == "heatmap")["data"][0]
+    shown = np.array([[int(cell) if cell else 0 for cell in row] for row in heatmap["text"]])
+    assert shown.shape == (10, 10)
+    assert np.abs(shown - fresh_mnist["matrix"]).sum() <= 2 * fresh_mnist["edge"]  # a flipped answer moves two cells

@@ -25,7 +25,9 @@ from recognizer.ops.safety import TOKEN_ENV
 from recognizer.training.config import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-JOB_TIMEOUT = 120  # seconds; the job imports TensorFlow and evaluates on 10,000 test images
+# Seconds before a job counts as hung: it imports TensorFlow and evaluates on 10,000 test images,
+# idle-class and niced, so on a machine busy with other work it can take minutes.
+JOB_TIMEOUT = 900
 
 
 def open_train_page() -> AppTest:
@@ -284,7 +286,7 @@ def _wait_for_job(job_dir: Path) -> dict:
     pytest.fail(f"the job did not end within {JOB_TIMEOUT} s:\n{job_state.log_tail(job_dir)}")
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a real training job
 def test_a_tiny_job_started_from_the_page_trains_and_shows_up(mnist):  # mnist: skipped without the data
     at = open_train_page()
     at.selectbox(key="train_architecture").set_value("lenet5")

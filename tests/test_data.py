@@ -179,7 +179,6 @@ def mnist_from_env():
         return load_mnist()
 
 
-@pytest.mark.slow
 def test_load_mnist_from_env_shapes_and_dtypes(mnist_from_env):
     (x_train, y_train), (x_test, y_test) = mnist_from_env
     assert [a.shape for a in (x_train, y_train, x_test, y_test)] == [
@@ -191,7 +190,6 @@ def test_load_mnist_from_env_shapes_and_dtypes(mnist_from_env):
     assert all(a.dtype == np.uint8 for a in (x_train, y_train, x_test, y_test))
 
 
-@pytest.mark.slow
 def test_load_mnist_labels_are_digits_with_known_class_counts(mnist_from_env):
     (_, y_train), (_, y_test) = mnist_from_env
     assert y_train.max() <= 9 and y_test.max() <= 9
@@ -199,7 +197,6 @@ def test_load_mnist_labels_are_digits_with_known_class_counts(mnist_from_env):
     assert np.bincount(y_train, minlength=10).tolist() == TRAIN_CLASS_COUNTS
 
 
-@pytest.mark.slow
 def test_load_mnist_pixels_are_ink_255_on_background_0(mnist_from_env):
     for x in (mnist_from_env[0][0], mnist_from_env[1][0]):
         assert x.min() == 0 and x.max() == 255
@@ -212,7 +209,6 @@ def test_load_mnist_pixels_are_ink_255_on_background_0(mnist_from_env):
 
 
 @needs_mnist
-@pytest.mark.slow
 def test_data_dir_argument_wins_over_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path / "empty"))
     (x_train, _), (x_test, y_test) = load_mnist(data_dir=REAL_MNIST_DIR)

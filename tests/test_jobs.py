@@ -26,9 +26,12 @@ from recognizer.training.config import TrainConfig
 from recognizer.training.run_files import training_device
 
 TINY = dict(architecture="lenet5", batch_size=32, validation_split=0.2, augment=False)
+# Seconds a job may take before a test calls it hung. Jobs run idle-class and niced, so on a machine
+# busy with other work one can take minutes; this only catches a job that never gets there.
+JOB_WAIT = 900
 
 
-def wait_for(job_dir, done, timeout=600):
+def wait_for(job_dir, done, timeout=JOB_WAIT):
     """Poll the job's status until ``done(status)``; return the last status.
 
     The timeout only catches a hung job: a job is niced (its session's group too), so on a machine
@@ -70,7 +73,7 @@ def lock_released(runs, timeout=10) -> bool:
     return True
 
 
-def recorded_pid(job_dir, timeout=60):
+def recorded_pid(job_dir, timeout=JOB_WAIT):
     """The pid the job process records about itself once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,7 +104,8 @@ def press_start_together(presses: int, start) -> list:
 
 
 @pytest.fixture
-def runs(tmp_path, mnist, monkeypatch):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
+def job_runs(tmp_path, mnist, monkeypatch):  # mnist: the job reads DIGITS_DATA_DIR, which the fixture checks
+    """A runs folder for real training jobs (their tests are slow: conftest.SLOW_FIXTURES)."""
     # No pen-digits file for the jobs: reading the held-out writers is most of a tiny job's time,
     # and these tests check the job's life, not its figures (recognizer.training's tests do).
     monkeypatch.setenv("DIGITS_PEN_DIGITS", str(tmp_path / "no-pen-digits.npz"))
@@ -116,7 +120,7 @@ def end_a_job_left_running(runs):
     if job_dir is None:
         return
     with contextlib.suppress(AssertionError):  # kill_job signals only the process the job recorded
-        recorded_pid(job_dir, timeout=60)
+        recorded_pid(job_dir, timeout=JOB_WAIT)
     kill_job(job_dir)
 
 
@@ -135,11 +139,11 @@ def stand_in_jobs(monkeypatch):
         process.wait()
 
 
-def test_job_trains_reports_progress_and_writes_a_run(runs):
-    job = start_job(TrainConfig(epochs=2, train_subset=1500, **TINY), runs_dir=runs)
-    assert current_job(runs) == job.job_dir
+def test_job_trains_reports_progress_and_writes_a_run(job_runs):
+    job = start_job(TrainConfig(epochs=2, train_subset=1500, **TINY), runs_dir=job_runs)
+    assert current_job(job_runs) == job.job_dir
     with pytest.raises(JobRunningError) as refused:
-        start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+        start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=job_runs)
     assert refused.value.job_dir == job.job_dir
 
     status = wait_for(job.job_dir, ended)
@@ -149,16 +153,16 @@ def test_job_trains_reports_progress_and_writes_a_run(runs):
     assert [h["epoch"] for h in progress["history"]] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(progress["history"][0])
     assert progress["device"] == training_device()  # "CPU" or the GPUs: whatever this machine trains on
-    run_dir = runs / job.job_id
+    run_dir = job_runs / job.job_id
     assert status["run_dir"] == str(run_dir)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
-    assert lock_released(runs)
-    row = next(r for r in list_runs(runs) if r["name"] == job.job_id)
+    assert lock_released(job_runs)
+    row = next(r for r in list_runs(job_runs) if r["name"] == job.job_id)
     assert row["epochs"] == 2 and not row["active"]
 
 
-def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(runs):
-    job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=runs)
+def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(job_runs):
+    job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=job_runs)
     wait_for(job.job_dir, lambda s: len(s["progress"].get("history", [])) >= 1 or ended(s))
     pid = recorded_pid(job.job_dir)
     # Field 19 of /proc/<pid>/stat is the niceness; ours plus JOB_NICENESS (the kernel caps at 19).
@@ -190,25 +194,25 @@ def test_the_job_runs_niced_on_limited_threads_and_stops_keeping_a_stopped_run(r
     stop_job(job.job_dir)
     status = wait_for(job.job_dir, ended)
     assert status["status"] == "stopped", status
-    metrics = json.loads((runs / job.job_id / "metrics.json").read_text())
+    metrics = json.loads((job_runs / job.job_id / "metrics.json").read_text())
     assert metrics["status"] == "stopped" and metrics["epochs_run"] < 50
-    row = next(r for r in list_runs(runs) if r["name"] == job.job_id)
+    row = next(r for r in list_runs(job_runs) if r["name"] == job.job_id)
     assert row["status"] == "stopped" and not row["active"]
 
 
-def test_two_real_starts_at_once_make_one_job_that_reports_its_failure(runs, tmp_path):
+def test_two_real_starts_at_once_make_one_job_that_reports_its_failure(job_runs, tmp_path):
     config = TrainConfig(epochs=1, train_subset=300, **TINY)
-    outcomes = press_start_together(2, lambda: start_job(config, runs_dir=runs, data_dir=tmp_path / "nowhere"))
+    outcomes = press_start_together(2, lambda: start_job(config, runs_dir=job_runs, data_dir=tmp_path / "nowhere"))
     [job] = [o for o in outcomes if isinstance(o, jobs.Job)]
     assert [type(o) for o in outcomes].count(JobRunningError) == 1
-    assert [p.name for p in (runs / job_state.JOBS_DIR).iterdir()] == [job.job_id]
+    assert [p.name for p in (job_runs / job_state.JOBS_DIR).iterdir()] == [job.job_id]
 
     status = wait_for(job.job_dir, ended)
     assert status["status"] == "failed"
     assert "DataError" in status["error"] and "nowhere" in status["error"]
     assert "Traceback" in (job.job_dir / "log.txt").read_text()
-    assert [p.name for p in runs.iterdir() if not p.name.startswith(".")] == []  # no half-written run
-    assert lock_released(runs)
+    assert [p.name for p in job_runs.iterdir() if not p.name.startswith(".")] == []  # no half-written run
+    assert lock_released(job_runs)
 
 
 def test_many_starts_at_once_from_threads_make_exactly_one_job_each_time(tmp_path, stand_in_jobs):
@@ -248,6 +252,7 @@ except jobs.JobRunningError:
 """
 
 
+@pytest.mark.slow  # fifteen Python processes, each importing the library
 def test_many_starts_at_once_from_processes_make_exactly_one_job_each_time(tmp_path):
     runs = tmp_path / "runs"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
@@ -255,7 +260,7 @@ def test_many_starts_at_once_from_processes_make_exactly_one_job_each_time(tmp_p
         ready, go = tmp_path / f"ready{round_}", tmp_path / f"go{round_}"
         command = [sys.executable, "-c", PRESS_START, str(runs), str(ready), str(go)]
         presses = [subprocess.Popen(command, stdout=subprocess.PIPE, env=env) for _ in range(3)]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + JOB_WAIT  # hang catcher: fifteen imports on a busy machine
         while len(list(tmp_path.glob(f"ready{round_}.*"))) < 3:
             assert time.monotonic() < deadline and all(p.poll() is None for p in presses), "a presser died"
             time.sleep(0.05)
@@ -272,8 +277,8 @@ def test_many_starts_at_once_from_processes_make_exactly_one_job_each_time(tmp_p
     assert len(list_jobs(runs)) == 5
 
 
-def test_a_job_killed_mid_epoch_is_reported_failed_and_a_new_job_can_start(runs, monkeypatch):
-    job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=runs)
+def test_a_job_killed_mid_epoch_is_reported_failed_and_a_new_job_can_start(job_runs, monkeypatch):
+    job = start_job(TrainConfig(epochs=50, train_subset=2000, **TINY), runs_dir=job_runs)
     wait_for(job.job_dir, lambda s: s["progress"].get("step", 0) > 0 or ended(s))
     pid = recorded_pid(job.job_dir)
     os.kill(pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
@@ -281,14 +286,14 @@ def test_a_job_killed_mid_epoch_is_reported_failed_and_a_new_job_can_start(runs,
     assert status["status"] == "failed"
     assert "ended without reporting" in status["error"]
     assert f"job {job.job_id}: pid {pid}," in status["log_tail"]  # what the page shows under the error
-    assert current_job(runs) is None and lock_is_free(runs)  # the kernel released the dead job's lock
-    assert [j["job_id"] for j in list_jobs(runs)] == [job.job_id]
-    assert job.job_id not in [r["name"] for r in list_runs(runs)]
+    assert current_job(job_runs) is None and lock_is_free(job_runs)  # the kernel released the dead job's lock
+    assert [j["job_id"] for j in list_jobs(job_runs)] == [job.job_id]
+    assert job.job_id not in [r["name"] for r in list_runs(job_runs)]
     assert not kill_job(job.job_dir)  # nothing left to signal
 
     started = []
     monkeypatch.setattr(jobs, "_spawn", lambda job_dir, fd: started.append(subprocess.Popen(["sleep", "60"])))
-    again = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    again = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=job_runs)
     assert again.job_id != job.job_id and len(started) == 1
     started[0].kill()
     started[0].wait()
@@ -311,31 +316,31 @@ os.replace = _replace_then_wait
 """
 
 
-def test_a_job_killed_while_saving_leaves_no_run_and_its_partial_folder_is_swept(runs, tmp_path, monkeypatch):
+def test_a_job_killed_while_saving_leaves_no_run_and_its_partial_folder_is_swept(job_runs, tmp_path, monkeypatch):
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(PAUSE_WHILE_SAVING)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("SAVING_MARK", str(tmp_path / "saving"))
-    job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
-    deadline = time.monotonic() + 180
+    job = start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=job_runs)
+    deadline = time.monotonic() + JOB_WAIT  # a hang catcher: an idle-class job may take minutes
     while not (tmp_path / "saving").exists():
         assert time.monotonic() < deadline and not ended(job_status(job.job_dir)), job_state.log_tail(job.job_dir)
         time.sleep(0.2)
-    partial = runs / f".{job.job_id}.partial"
+    partial = job_runs / f".{job.job_id}.partial"
     assert (partial / "model.keras").is_file() and (partial / "metrics.json").is_file()
     with pytest.raises(JobRunningError):  # a start now must not sweep the partial of the live job
-        start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+        start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=job_runs)
     assert partial.is_dir()
 
     assert kill_job(job.job_dir)  # the page's "End it now": the job's own, recorded process
     status = wait_for(job.job_dir, ended, timeout=30)
     assert status["status"] == "failed"
-    assert partial.is_dir() and not (runs / job.job_id).exists()  # half-saved, under its hidden name
-    assert job.job_id not in [r["name"] for r in list_runs(runs)]
+    assert partial.is_dir() and not (job_runs / job.job_id).exists()  # half-saved, under its hidden name
+    assert job.job_id not in [r["name"] for r in list_runs(job_runs)]
 
     monkeypatch.setattr(jobs, "_spawn", lambda job_dir, fd: None)  # a job that ends at once
-    start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=runs)
+    start_job(TrainConfig(epochs=1, train_subset=300, **TINY), runs_dir=job_runs)
     assert not partial.exists()
 
 
@@ -387,7 +392,8 @@ def test_old_job_folders_are_pruned_to_a_bound(tmp_path, stand_in_jobs):
     assert sorted(p.name for p in (runs / job_state.JOBS_DIR).iterdir()) == sorted(kept)  # nothing half-deleted
 
 
-def test_invalid_config_is_refused_before_any_process(runs):
+def test_invalid_config_is_refused_before_any_process(tmp_path):
+    runs = tmp_path / "runs"
     with pytest.raises(ValueError, match="epochs"):
         start_job(TrainConfig(epochs=0), runs_dir=runs)
     assert not runs.exists()

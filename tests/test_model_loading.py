@@ -19,13 +19,57 @@ def page_not_yet_on_screen(monkeypatch):
     monkeypatch.setattr(shared, "PAGE_ON_SCREEN_WAIT_S", 60.0)
 
 
-def test_the_load_waits_for_the_page_and_starts_when_it_is_on_screen(page_not_yet_on_screen, tiny_run):
+@pytest.fixture
+def load_begins(monkeypatch):
+    """``load_begins(timeout)``: when a load began its work (None if not within ``timeout`` s).
+
+    Past the gate, the load thread's first call is ``import_tensorflow``: it is recorded on entry.
+    """
+    begun: list[float] = []
+    entered = shared.threading.Condition()
+    real_import = shared.import_tensorflow
+
+    def recording_import() -> None:
+        with entered:
+            begun.append(time.monotonic())
+            entered.notify_all()
+        real_import()
+
+    def first_begun(timeout: float) -> float | None:
+        with entered:
+            entered.wait_for(lambda: begun, timeout)
+            return begun[0] if begun else None
+
+    monkeypatch.setattr(shared, "import_tensorflow", recording_import)
+    return first_begun
+
+
+HOLD_S = 2.0  # how long the held load is watched; an ungated one begins within milliseconds
+HANG_S = 120.0  # a cap that only a hang reaches
+
+
+def test_the_load_waits_for_the_page_and_starts_when_it_is_on_screen(page_not_yet_on_screen, load_begins, tiny_run):
     loading = shared.ModelLoading(str(tiny_run))
-    time.sleep(1.0)
-    assert not loading.done  # a one-epoch LeNet loads in well under a second once it may
+    # Held at the gate: the load's work has not even begun.
+    assert load_begins(timeout=HOLD_S) is None
+    assert not loading.done
+    released = time.monotonic()
     shared.page_on_screen()
+    begun = load_begins(timeout=HANG_S)
+    assert begun is not None and begun >= released  # it began once the page was on screen, not before
     assert loading.recognizer(wait=True) is not None
     assert loading.done and not loading.failed
+
+
+def test_the_probe_sees_an_ungated_load_begin_at_once(page_not_yet_on_screen, load_begins, tiny_run):
+    """The control: with the page already on screen the same probe sees the load begin well within
+    ``HOLD_S``, so its silence above is the gate holding the load, not a probe that sees nothing."""
+    shared.page_on_screen()
+    started = time.monotonic()
+    loading = shared.ModelLoading(str(tiny_run))
+    begun = load_begins(timeout=HANG_S)
+    assert begun is not None and begun - started < HOLD_S
+    assert loading.recognizer(wait=True) is not None
 
 
 def test_the_load_does_not_wait_for_ever(monkeypatch, tiny_run):
@@ -35,11 +79,10 @@ def test_the_load_does_not_wait_for_ever(monkeypatch, tiny_run):
     assert loading.recognizer(wait=True) is not None  # no report ever came: it loaded anyway
 
 
-def test_no_page_imports_tensorflow_beside_the_background_load():
+def test_no_page_imports_tensorflow_beside_the_background_load(python_process):
     """Pages import what needs TensorFlow only after ``shared.import_tensorflow``: a module-level
     import in the script thread, while the model loads, once made Explore fail with _DeadlockError."""
     import ast
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -55,14 +98,12 @@ def test_no_page_imports_tensorflow_beside_the_background_load():
     script = (
         f"import sys\nfor m in {sorted(imported)!r}:\n    __import__(m)\n    assert 'tensorflow' not in sys.modules, m"
     )
-    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
+    python_process([sys.executable, "-c", script], cwd=root)
 
 
-def test_a_process_leaving_during_a_load_lets_it_finish_first(tiny_run):
+def test_a_process_leaving_during_a_load_lets_it_finish_first(tiny_run, python_process):
     """A daemon load was stopped where it stood at exit: the process crashed (segfault) or hung
     freeing h5py objects, so a test run that ended during a load failed after its last test."""
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -75,7 +116,5 @@ shared.page_on_screen()
 seen["load"] = shared.ModelLoading({str(tiny_run)!r})
 time.sleep(0.5)  # the load is under way: the import of TensorFlow alone takes seconds
 """
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-2000:]
+    run = python_process([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent)
     assert run.stdout.strip().endswith("finished")

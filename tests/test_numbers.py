@@ -2,8 +2,9 @@
 
 Numbers are composed from the pen digits of writers the model never trained on
 (``recognizer.data.compose``); letters are the held-out letter writers' (``recognizer.data.negatives``).
-The bars sit below what ``digits-evaluate-numbers`` measures on 500 numbers per case (see the
-README), with room for the smaller samples here.
+The bars sit below what ``digits-evaluate-numbers`` measures on 500 numbers per case (see
+docs/numbers.md), with room for the smaller samples here. Every test reads hundreds of composed
+drawings with the shipped model: the module is slow.
 """
 
 import numpy as np
@@ -13,6 +14,8 @@ from recognizer import load_recognizer
 from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS, sample_numbers
 from recognizer.data.negatives import CLEAR_LETTERS, two_digit_drawings
 from recognizer.data.pen import random_rendering, writer_split
+
+pytestmark = pytest.mark.slow
 
 OVERLAPPING_GAPS = (-6.0, -2.0)
 

@@ -122,12 +122,9 @@ def test_the_shipped_model_has_a_panel_to_offer_and_the_app_reads_without_it():
     assert load_recognizer(shipped_active_dir(), number_reader=False).panel == ()
 
 
-def test_evaluate_reads_with_the_panel_when_asked_and_never_stores_it(runs, capsys, mnist):
-    from test_scripts import load_script
-
+def test_evaluate_reads_with_the_panel_when_asked_and_never_stores_it(runs, capsys, mnist, run_cli):
     _panel(runs / "main", {"members": ["other"]})
-    evaluate = load_script("evaluate")
-    assert evaluate.main(["--model", str(runs / "main"), "--panel"]) == 0
+    assert run_cli("evaluate", ["--model", str(runs / "main"), "--panel"]) == 0
     assert "unsure answers read with the panel: other" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        evaluate.main(["--model", str(runs / "main"), "--holdout", "--write-metrics", "--panel"])
+        run_cli("evaluate", ["--model", str(runs / "main"), "--holdout", "--write-metrics", "--panel"])

@@ -5,11 +5,11 @@ import json
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each console command and the function it runs, as pyproject.toml declares them.
@@ -32,8 +32,9 @@ def test_train_cli_has_a_flag_for_every_config_field():
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= flags
 
 
-def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs, mnist):  # trains from MNIST
-    code = load_script("train").main(
+def test_train_cli_trains_and_activates(tmp_path, capsys, isolated_user_dirs, mnist, run_cli):  # trains from MNIST
+    code = run_cli(
+        "train",
         [
             "--architecture", "lenet5", "--epochs", "1", "--train-subset", "300", "--augment", "false",
             "--runs-dir", str(tmp_path), "--name", "cli-run", "--activate",
@@ -80,8 +81,8 @@ def test_train_cli_refuses_bad_values_with_a_message(capsys):
     assert "epochs" in err and "optimizer" in err
 
 
-def test_evaluate_cli_reports_accuracy_table_and_confusions(capsys, tmp_path, mnist):
-    assert load_script("evaluate").main(["--json", str(tmp_path / "r.json")]) == 0
+def test_evaluate_cli_reports_accuracy_table_and_confusions(capsys, tmp_path, mnist, run_cli):
+    assert run_cli("evaluate", ["--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     assert "test accuracy:" in out and "top confusions" in out
     assert len([line for line in out.splitlines() if line[:5].strip().isdigit()]) == 10
@@ -89,14 +90,14 @@ def test_evaluate_cli_reports_accuracy_table_and_confusions(capsys, tmp_path, mn
     assert report["num_samples"] == 10000 and report["accuracy"] >= 0.995
 
 
-def test_predict_cli_writes_kaggle_submission(tmp_path, capsys, mnist):
+def test_predict_cli_writes_kaggle_submission(tmp_path, capsys, mnist, run_cli):
     _, (x_test, y_test) = mnist
     images, labels = x_test[:50], y_test[:50]
     test_csv = tmp_path / "test.csv"
     header = ",".join(f"pixel{i}" for i in range(784))
     np.savetxt(test_csv, images.reshape(50, -1), fmt="%d", delimiter=",", header=header, comments="")
     out_csv = tmp_path / "submission.csv"
-    assert load_script("predict").main(["--csv", str(test_csv), "--out", str(out_csv)]) == 0
+    assert run_cli("predict", ["--csv", str(test_csv), "--out", str(out_csv)]) == 0
     lines = out_csv.read_text().splitlines()
     assert lines[0] == "ImageId,Label"
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, 51))
@@ -120,16 +121,6 @@ def test_scripts_have_help(script, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
-def run_elsewhere(command: list[str], folder: Path):
-    """``command`` run in ``folder`` (not the checkout) with no PYTHONPATH; it must succeed."""
-    import subprocess
-
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done
-
-
 def installed_command(name: str) -> str:
     """The console command ``name`` that ``pip install -e .`` put beside this Python."""
     found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
@@ -138,13 +129,13 @@ def installed_command(name: str) -> str:
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_console_command_answers_help_from_another_folder(command, tmp_path):
+def test_every_console_command_answers_help_from_another_folder(command, tmp_path, python_process):
     """Each installed command finds the library from any folder, without a path set up for it."""
-    done = run_elsewhere([installed_command(command), "--help"], tmp_path)
+    done = python_process([installed_command(command), "--help"], cwd=tmp_path)
     assert f"usage: {command}" in done.stdout
 
 
-def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path):
+def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path, python_process):
     """``load_recognizer()`` finds the shipped model wherever Python runs, as an installed library."""
     script = (
         "import numpy as np, cv2\n"
@@ -153,16 +144,17 @@ def test_the_library_reads_a_drawn_one_from_another_folder(tmp_path):
         "cv2.line(canvas, (140, 50), (140, 230), (0, 0, 0, 255), 18)\n"
         "print(load_recognizer(number_reader=False).predict_drawing(canvas).digit)\n"
     )
-    done = run_elsewhere([sys.executable, "-c", script], tmp_path)
+    done = python_process([sys.executable, "-c", script], cwd=tmp_path)
     assert done.stdout.strip().splitlines()[-1] == "1"
 
 
-def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, capsys):
+def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, capsys, run_cli):
     import shutil
 
     other = tmp_path / "tiny-copy"
     shutil.copytree(tiny_run, other)
-    code = load_script("compare").main(
+    code = run_cli(
+        "compare",
         [
             str(tiny_run),
             str(other),
@@ -172,7 +164,7 @@ def test_compare_cli_tables_runs_and_builds_an_ensemble(tiny_run, tmp_path, caps
             str(tmp_path / "out"),
             "--latency-calls",
             "5",
-        ]
+        ],
     )
     out = capsys.readouterr().out
     assert code == 0
@@ -187,11 +179,11 @@ def test_compare_cli_explains_a_missing_run(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_export_cli_writes_every_format_and_its_table(tiny_run, tmp_path, capsys):
+def test_export_cli_writes_every_format_and_its_table(tiny_run, tmp_path, capsys, run_cli):
     out = tmp_path / "exported"
     args = ["--model", str(tiny_run), "--out", str(out), "--json", str(tmp_path / "e.json")]
     args += ["--test-images", "200", "--calibration", "50", "--latency-calls", "5"]
-    assert load_script("export").main(args) == 0
+    assert run_cli("export", args) == 0
     printed = capsys.readouterr().out
     rows = json.loads((tmp_path / "e.json").read_text())["formats"]
     assert [r["format"] for r in rows] == ["SavedModel (TF Serving)", "TFLite float32", "TFLite float16", "TFLite int8"]
@@ -224,10 +216,11 @@ BENCHMARK_FIGURES = {
 }
 
 
-def test_benchmark_quick_run_gives_every_figure_or_says_why_not(tmp_path, capsys):
+@pytest.mark.browser  # it starts Chromium, two servers and a training job
+def test_benchmark_quick_run_gives_every_figure_or_says_why_not(tmp_path, capsys, run_cli):
     """A smoke run of every part (no timing is checked: speed is the benchmark's to report)."""
     module = load_script("benchmark")
-    assert module.main(["--quick", "--out", str(tmp_path / "b.json")]) == 0
+    assert run_cli("benchmark", ["--quick", "--out", str(tmp_path / "b.json")]) == 0
     figures = json.loads((tmp_path / "b.json").read_text())
     assert json.loads(capsys.readouterr().out) == figures
     assert figures["quick"] is True

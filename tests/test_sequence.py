@@ -155,13 +155,12 @@ def _script():
     return train_reader
 
 
-def test_the_script_trains_a_reader_and_says_how_it_was_made(tmp_path, capsys, mnist, pen_path):
+def test_the_script_trains_a_reader_and_says_how_it_was_made(tmp_path, capsys, mnist, pen_path, run_cli):
     import json
 
-    module = _script()
     out = tmp_path / "reader"
     args = ["--samples", "200", "--epochs", "1", "--held-out-numbers", "5", "--out", str(out)]
-    assert module.main(args) == 0, capsys.readouterr().err
+    assert run_cli("train_reader", args) == 0, capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["made_by"].endswith("--out " + str(out))
     assert set(metrics["held_out_exact"]) == {"touching, 4 digits", "spaced, 4 digits"}

@@ -59,10 +59,10 @@ def without_hold_out(runs_dir, mnist) -> dict:
     return {"runs_dir": runs_dir, "mnist": mnist, "pen_path": runs_dir / "no-pen-digits.npz"}
 
 
-def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
+def test_tiny_run_writes_a_complete_run_folder(train_run, tmp_path, tiny_mnist):
     hooks = Recorder()
     config = tiny_config()
-    run_dir = train(config, runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="tiny")
+    run_dir = train_run(config, runs_dir=tmp_path, hooks=hooks, mnist=tiny_mnist, run_name="tiny")
 
     assert run_dir == tmp_path / "tiny"
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
@@ -102,9 +102,11 @@ def test_tiny_run_writes_a_complete_run_folder(tmp_path, tiny_mnist):
     assert hooks.phases == ["loading data", "training", "evaluating", "saving"]
 
 
-def test_should_stop_ends_training_after_that_batch(tmp_path, tiny_mnist):
+def test_should_stop_ends_training_after_that_batch(train_run, tmp_path, tiny_mnist):
     hooks = Recorder(stop_after_batches=3)
-    run_dir = train(tiny_config(epochs=5), hooks=hooks, run_name="stopped", **without_hold_out(tmp_path, tiny_mnist))
+    run_dir = train_run(
+        tiny_config(epochs=5), hooks=hooks, run_name="stopped", **without_hold_out(tmp_path, tiny_mnist)
+    )
     assert len(hooks.batches) == 3
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_run"] == 1 and metrics["stopped_early"] and metrics["status"] == "stopped"
@@ -193,9 +195,9 @@ def test_one_cycle_warms_up_to_the_peak_then_anneals_to_almost_nothing():
     assert rates[:10] == sorted(rates[:10]) and rates[10:] == sorted(rates[10:], reverse=True)
 
 
-def test_one_cycle_sets_the_rate_every_batch(tmp_path, tiny_mnist):
+def test_one_cycle_sets_the_rate_every_batch(train_run, tmp_path, tiny_mnist):
     config = tiny_config(architecture="fastcnn", epochs=2, learning_rate=0.01, lr_schedule="onecycle")
-    run_dir = train(config, run_name="one-cycle", **without_hold_out(tmp_path, tiny_mnist))
+    run_dir = train_run(config, run_name="one-cycle", **without_hold_out(tmp_path, tiny_mnist))
     history = json.loads((run_dir / "history.json").read_text())
     # Each epoch ends at its last batch's rate (8 batches an epoch), not at the epoch's starting rate.
     assert history["learning_rate"] == pytest.approx([config.lr_at(7 / 8), config.lr_at(1 + 7 / 8)])
@@ -333,23 +335,71 @@ def test_not_digit_needs_pen_digits():
     assert any("not_digit needs pen_digits" in p for p in tiny_config(not_digit=True).problems())
 
 
-def test_a_not_digit_run_reports_what_it_flags(tiny_mnist, pen_path, tmp_path):
+def _flagged_share(recognizer, drawings) -> float:
+    """The share of ``drawings`` the recognizer says are not one digit, counted here."""
+    answers = recognizer.predict_drawings(drawings)
+    return sum(a is not None and not a.is_digit for a in answers) / len(drawings)
+
+
+def test_a_not_digit_run_reports_what_it_flags(train_run, tiny_mnist, pen_path, pen, pen_letters, tmp_path):
+    """Every figure a not-digit run stores is recounted: MNIST from its stored answers, the held-out
+    writers' figures by reading their drawings afresh with the saved model."""
+    from recognizer.data.negatives import CLEAR_LETTERS, two_digit_drawings
+    from recognizer.data.pen import random_rendering, writer_split
+    from recognizer.data.styles import VARIANTS
     from recognizer.reading.recognizer import load_recognizer
 
-    config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, architecture="lenet5")
-    run_dir = train(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="tiny-not-digit", pen_path=pen_path)
+    # Three epochs (a few seconds more than one; reading the held-out writers takes most of the
+    # time) teach it to flag most digit pairs and few single digits, so the shares are worth recounting.
+    config = tiny_config(pen_digits=True, pen_copies=1, not_digit=True, architecture="lenet5", epochs=3)
+    run_dir = train_run(config, runs_dir=tmp_path, mnist=tiny_mnist, run_name="tiny-not-digit", pen_path=pen_path)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    from recognizer.data.styles import VARIANTS
 
-    assert set(metrics["pen_holdout"]["styled"]) == set(VARIANTS)  # each way of writing 1, 7, 0
+    # MNIST: the confusion matrix, accuracy and per-class figures of the stored answers, by hand.
+    y_test = tiny_mnist[1][1]
+    with np.load(run_dir / "test_probabilities.npz") as saved:
+        answers = saved["probabilities"].astype(np.float32).argmax(axis=1)
+    counts = np.zeros((10, 10), int)
+    np.add.at(counts, (y_test, answers), 1)
+    assert metrics["confusion_matrix"] == counts.tolist()
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(answers == y_test))
+    assert metrics["num_samples"] == 200 and metrics["error_count"] == np.sum(answers != y_test)
+    for k, row in enumerate(metrics["per_class"]):
+        right, labelled, answered = counts[k, k], counts[k].sum(), counts[:, k].sum()
+        assert row["class"] == k and row["support"] == labelled
+        assert row["recall"] == pytest.approx(right / labelled if labelled else 0.0)
+        assert row["precision"] == pytest.approx(right / answered if answered else 0.0)
+
+    # "Not a digit": how many held-out drawings were read, and the shares flagged, read again.
+    rec = load_recognizer(run_dir, number_reader=False)
+    assert rec.knows_not_digit
+    held_out = pen.subset(writer_split(pen)[1])
     figures = metrics["not_digit"]
-    assert {"digits_flagged", "two_digits_flagged"} <= set(figures) and figures["digits"] > 100
-    assert all(0 <= figures[k] <= 1 for k in ("digits_flagged", "two_digits_flagged"))
-    calibration = metrics["calibration"]  # ECE and the measured "Not sure" threshold (None: no threshold kept the rule)
-    assert 0 <= calibration["pen_ece"] <= 1 and 0 <= calibration["mnist_ece"] <= 1
-    assert calibration["pen_answers"] > 3000 and "unsure_below" in calibration
-    rec = load_recognizer(run_dir)
-    assert rec.knows_not_digit and rec.predict_proba(tiny_mnist[1][0][:5]).shape == (5, 10)
+    assert figures["digits"] == len(held_out) > 100 and figures["two_digit_drawings"] == 1000
+    letters = pen_letters.subset(writer_split(pen_letters)[1])
+    assert figures["letters"] == np.isin(letters.labels, list(CLEAR_LETTERS)).sum()
+    rng = np.random.default_rng(0)  # the stored protocol: one rendering per digit, seed 0
+    digits = [random_rendering(held_out.strokes(i), rng) for i in range(len(held_out))]
+    digits_flagged = _flagged_share(rec, digits)
+    pairs_flagged = _flagged_share(rec, two_digit_drawings(held_out, 1000, seed=0))
+    assert figures["digits_flagged"] == pytest.approx(digits_flagged, abs=2 / len(digits))
+    assert figures["two_digits_flagged"] == pytest.approx(pairs_flagged, abs=2 / 1000)
+    assert pairs_flagged > digits_flagged + 0.2  # it learnt what it flags
+
+    # The held-out writers' other figures count the same digits.
+    assert metrics["pen_holdout"]["num_samples"] == len(held_out)
+    styled = {variant: measured["count"] for variant, measured in metrics["pen_holdout"]["styled"].items()}
+    assert styled == {variant: np.sum(held_out.labels == digit) for variant, (digit, _) in VARIANTS.items()}
+    calibration = metrics["calibration"]  # ECE and the measured "Not sure" threshold (None: none kept the rule)
+    assert calibration["pen_answers"] == 3 * len(held_out)
+    if calibration["unsure_below"] is not None:
+        assert calibration["below"]["count"] + calibration["above"]["count"] == calibration["pen_answers"]
+    with np.load(run_dir / "test_probabilities.npz") as saved:
+        proba = saved["probabilities"].astype(np.float64)
+    confidence, right = proba.max(axis=1), proba.argmax(axis=1) == y_test
+    bins = np.minimum((confidence * 10).astype(int), 9)  # ten equal bins: |right - sum of confidence| / N
+    ece = sum(abs(right[bins == b].sum() - confidence[bins == b].sum()) for b in range(10)) / len(y_test)
+    assert calibration["mnist_ece"] == pytest.approx(ece, abs=2e-3)  # the answers are stored as float16
     np.testing.assert_allclose(rec.predict_proba(tiny_mnist[1][0][:5]).sum(axis=1), 1.0, rtol=1e-5)
 
 
@@ -364,11 +414,11 @@ def test_starting_weights_of_another_shape_are_refused(tiny_mnist, tiny_run, tmp
         train(config, runs_dir=tmp_path, mnist=tiny_mnist, pen_path=pen_path)
 
 
-def test_training_can_start_from_a_run(tiny_mnist, tiny_run, tmp_path):
+def test_training_can_start_from_a_run(train_run, tiny_mnist, tiny_run, tmp_path):
     from recognizer.reading.recognizer import load_recognizer
 
     config = tiny_config(init_from=str(tiny_run), learning_rate=1e-9, augment=False)
-    run_dir = train(config, run_name="continued", **without_hold_out(tmp_path, tiny_mnist))
+    run_dir = train_run(config, run_name="continued", **without_hold_out(tmp_path, tiny_mnist))
     x = tiny_mnist[1][0][:20]
     # With a vanishing learning rate the continued model answers as the run it started from.
     continued, start = load_recognizer(run_dir).predict_proba(x), load_recognizer(tiny_run).predict_proba(x)
@@ -403,26 +453,26 @@ def test_mixup_blends_pairs_of_images_and_their_labels(rng):
     np.testing.assert_allclose(images[:, :, :, 0].mean(axis=(1, 2)), expected, atol=1e-4)
 
 
-def test_label_smoothing_and_mixup_train_on_one_hot_labels(tiny_mnist, tmp_path):
+def test_label_smoothing_and_mixup_train_on_one_hot_labels(train_run, tiny_mnist, tmp_path):
     from recognizer.training.loop import _loss
 
     config = tiny_config(label_smoothing=0.1)
     assert config.soft_labels and _loss(config).get_config()["label_smoothing"] == pytest.approx(0.1)
     assert _loss(tiny_config()) == "sparse_categorical_crossentropy" and not tiny_config().soft_labels
     soft = tiny_config(label_smoothing=0.1, mixup=0.2, epochs=4)
-    run = train(soft, run_name="soft", **without_hold_out(tmp_path, tiny_mnist))
+    run = train_run(soft, run_name="soft", **without_hold_out(tmp_path, tiny_mnist))
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.3  # it learned (chance is 0.1) from soft labels
     assert any("mixup" in p for p in tiny_config(mixup=-1).problems())
 
 
-def test_ema_saves_the_average_of_the_weights(tiny_mnist, tmp_path):
+def test_ema_saves_the_average_of_the_weights(train_run, tiny_mnist, tmp_path):
     import keras
 
     from recognizer.nets.architectures import build_model
 
     def trained(ema: bool):
-        run = train(tiny_config(ema=ema, seed=3), run_name=f"ema-{ema}", **without_hold_out(tmp_path, tiny_mnist))
+        run = train_run(tiny_config(ema=ema, seed=3), run_name=f"ema-{ema}", **without_hold_out(tmp_path, tiny_mnist))
         return keras.saving.load_model(run / "model.keras", compile=False).get_weights()
 
     def distance(a, b):

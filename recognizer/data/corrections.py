@@ -44,7 +44,7 @@ class FeedbackStore:
             raise ValueError(f"label must be a digit 0..9, got {label}")
         if image.dtype != np.uint8:
             image = np.clip(np.round(image.astype(np.float32) * 255), 0, 255).astype(np.uint8)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
