@@ -234,11 +234,27 @@ def pen(pen_path):
 
 
 @pytest.fixture(scope="session")
+def held_out(pen):
+    """The pen digits of the writers no model trains on (``writer_split``)."""
+    from recognizer.data.pen import writer_split
+
+    return pen.subset(writer_split(pen)[1])
+
+
+@pytest.fixture(scope="session")
 def pen_letters():
     """The pen-letters development file (ink that is not a digit); skipped (failed under CI) when absent."""
     from recognizer.data.pen import default_pen_letters_path, load_pen_letters
 
     return load_pen_letters(_data_file(default_pen_letters_path(), "pen-letters", "DIGITS_PEN_LETTERS"))
+
+
+@pytest.fixture(scope="session")
+def held_out_letters(pen_letters):
+    """The pen letters of the held-out writers: ink that is not a digit, by people no model trained on."""
+    from recognizer.data.pen import writer_split
+
+    return pen_letters.subset(writer_split(pen_letters)[1])
 
 
 # --- Browser tests: one app server and one Chromium per test module -------------------------------

@@ -5,20 +5,13 @@ import numpy as np
 import pytest
 
 from recognizer import load_recognizer
-from recognizer.data.pen import random_rendering, render_digit, writer_split
+from recognizer.data.pen import random_rendering, render_digit
 from recognizer.reading.recognizer import Prediction
 
 
 @pytest.fixture(scope="module")
 def rec():
     return load_recognizer()
-
-
-@pytest.fixture(scope="module")
-def held_out(pen):
-    """Digits of writers the shipped model never saw."""
-    _, held = writer_split(pen)
-    return pen.subset(held)
 
 
 def test_reads_held_out_writers_drawn_on_the_canvas(rec, held_out):

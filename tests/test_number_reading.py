@@ -16,7 +16,6 @@ from recognizer import load_recognizer
 from recognizer.core.paths import shipped_models_dir
 from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS, compose_number, sample_numbers
 from recognizer.data.negatives import CLEAR_LETTERS
-from recognizer.data.pen import writer_split
 from recognizer.reading import recognizer as reading
 
 LETTER_GAP = 35.0  # px of paper each side of the letter: written apart, so cutting is not the question
@@ -32,16 +31,6 @@ def ten_class():
 @pytest.fixture(scope="module")
 def shipped():
     return load_recognizer()  # 11 classes, with the strip reader
-
-
-@pytest.fixture(scope="module")
-def held_out(pen):
-    return pen.subset(writer_split(pen)[1])
-
-
-@pytest.fixture(scope="module")
-def held_out_letters(pen_letters):
-    return pen_letters.subset(writer_split(pen_letters)[1])
 
 
 def _counted(monkeypatch, owner, name: str) -> list:

@@ -13,7 +13,7 @@ import pytest
 from recognizer import load_recognizer
 from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS, sample_numbers
 from recognizer.data.negatives import CLEAR_LETTERS, two_digit_drawings
-from recognizer.data.pen import random_rendering, writer_split
+from recognizer.data.pen import random_rendering
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +23,6 @@ OVERLAPPING_GAPS = (-6.0, -2.0)
 @pytest.fixture(scope="module")
 def rec():
     return load_recognizer()
-
-
-@pytest.fixture(scope="module")
-def held_out(pen):
-    return pen.subset(writer_split(pen)[1])
-
-
-@pytest.fixture(scope="module")
-def held_out_letters(pen_letters):
-    return pen_letters.subset(writer_split(pen_letters)[1])
 
 
 def _exact(rec, numbers) -> float:

@@ -137,14 +137,18 @@ def test_normalize_digit_finds_nothing_in_a_speck(side):
     assert normalize_digit(ink) is None
 
 
+def random_ink(max_height: int, max_width: int):
+    """Float ink 0..1 of any size from 8 px up: it may or may not hold a digit."""
+    shape = st.tuples(st.integers(8, max_height), st.integers(8, max_width))
+    return hnp.arrays(np.float32, shape, elements=st.floats(0, 1, width=32))
+
+
 def test_normalize_digit_gives_a_well_formed_image_for_most_random_ink():
     """Random ink may or may not hold a digit; the test counts the inks it read."""
     read = []
 
     @PROPERTY
-    @given(
-        hnp.arrays(np.float32, st.tuples(st.integers(8, 80), st.integers(8, 80)), elements=st.floats(0, 1, width=32))
-    )
+    @given(random_ink(80, 80))
     def prop(ink):
         prepared = normalize_digit(ink)
         event("read" if prepared is not None else "nothing to read")
@@ -223,9 +227,7 @@ def test_read_digits_gives_boxes_inside_random_ink():
     found = []
 
     @PROPERTY
-    @given(
-        hnp.arrays(np.float32, st.tuples(st.integers(8, 90), st.integers(8, 160)), elements=st.floats(0, 1, width=32))
-    )
+    @given(random_ink(90, 160))
     def prop(ink):
         pieces = read_digits(ink, _everything_is_a_one)
         event("pieces found" if pieces else "no piece")
