@@ -20,7 +20,7 @@ import streamlit as st
 from app_pages import cached
 from app_pages.explore_reader import reader_view
 from app_pages.explore_run import NO_MNIST, SALIENCY_INDEX_KEY, SECTION_KEY, activate, flash, pick_run, run_view
-from app_pages.shared import LAST_DRAWING_KEY, enlarged, import_tensorflow, recognizer_at, tiles
+from app_pages.shared import LAST_DRAWING_KEY, enlarged, import_tensorflow, needs_full_install, recognizer_at, tiles
 from recognizer.core import paths
 from recognizer.core.figures import bar_figure, class_counts_figure, intensity_figure, overlay_figure, probability_chart
 from recognizer.core.preprocess import to_unit
@@ -68,6 +68,9 @@ def heat_map(rec, image: np.ndarray, method: str) -> tuple[np.ndarray, str]:
 
 
 def saliency_view(runs: list[dict]) -> None:
+    if needs_full_install("Saliency (the network's gradients)"):
+        return
+    import_tensorflow()  # the maps load the Keras model: never beside another thread's import
     run = pick_run(runs)
     st.caption(
         "Explains an MNIST test sample (pick one here, or press *Explain* under a sample of the confusion "
@@ -153,6 +156,8 @@ def compare_view(runs: list[dict]) -> None:
 
 def ensemble_form(selected: list[dict], names: list[str]) -> None:
     st.subheader("Ensemble")
+    if needs_full_install("Building an ensemble"):
+        return
     st.caption("Averages the probabilities of the selected runs in one new run, which you can then activate.")
     a, b = st.columns([3, 1])
     name = a.text_input("Name", value=f"ensemble-{len(selected)}-runs", key="explore_ensemble_name").strip()
@@ -218,6 +223,8 @@ def data_view() -> None:
 def augmentation_preview(summary: dict) -> None:
     config = TrainConfig()
     st.subheader("Augmentation preview")
+    if needs_full_install("The augmentation preview"):
+        return
     st.caption(
         f"Random affine transforms with the training defaults: rotation ±{config.rotation:g}°, "
         f"zoom ±{config.zoom:.0%}, shift ±{config.shift:.0%}, shear ±{config.shear:g}°. Each rerun draws anew."

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from recognizer.core.installed import tensorflow_installed
 from recognizer.core.runs import ACTIVE_FILE, MODEL_FILE, ModelNotFoundError, active_model_dir, shipped_active_dir
 from recognizer.core.storage import file_stamp, read_json_or
 from recognizer.ops.job_pause import resume_job
@@ -33,8 +34,9 @@ LAST_DRAWING_KEY = "last_drawing"
 
 
 class ModelLoading:
-    """One model loading in a background thread: TensorFlow's import and the model file take
-    seconds, and the Draw page shows its canvas meanwhile. ``recognizer`` waits for it (or not)."""
+    """One model loading in a background thread, while the Draw page shows its canvas.
+    ``recognizer`` waits for it (or not). A run read with LiteRT loads in a fraction of a second; one
+    whose LiteRT file is missing or stale is converted first, which imports TensorFlow (seconds)."""
 
     def __init__(self, model_dir: str):
         self.model_dir = model_dir
@@ -47,16 +49,20 @@ class ModelLoading:
         threading.Thread(target=self._load, name=f"load-{Path(model_dir).name}").start()
 
     def _load(self) -> None:
-        # Importing TensorFlow is thousands of small file reads, each giving up the GIL; with the
-        # server's other threads about, taking it back waits out the switch interval every time.
-        # A short interval while loading keeps the import near its time in a bare process
-        # (docs/performance.md, "Cold start").
+        # Importing TensorFlow (for a conversion) is thousands of small file reads, each giving up
+        # the GIL; with the server's other threads about, taking it back waits out the switch
+        # interval every time. A short interval while loading keeps the import near its time in a
+        # bare process (docs/performance.md, "Cold start").
         _page_on_screen.wait(PAGE_ON_SCREEN_WAIT_S)
         previous = sys.getswitchinterval()
         sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
         try:
-            import_tensorflow()
-            self._recognizer = _recognizer_with_lite(self.model_dir)
+            from recognizer import load_recognizer
+            from recognizer.reading.networks import fresh_litert_file
+
+            if fresh_litert_file(Path(self.model_dir) / MODEL_FILE) is None:
+                import_tensorflow()  # its conversion imports TensorFlow: never beside a page's import
+            self._recognizer = load_recognizer(self.model_dir)
             _freeze_the_heap()
         except Exception as exc:  # noqa: BLE001 -- whatever a broken file raises is shown by the page
             self._error = exc
@@ -79,6 +85,18 @@ class ModelLoading:
         if self._error is not None:
             raise self._error
         return self._recognizer
+
+
+FULL_INSTALL = "pip install -r requirements.txt"  # the install with TensorFlow (training, gradients)
+
+
+def needs_full_install(what: str) -> bool:
+    """True, and the page says so, when TensorFlow (which ``what`` needs) is not installed: a
+    serving install (requirements-serve.txt) reads every model with LiteRT and trains nothing."""
+    if tensorflow_installed():
+        return False
+    st.info(f"{what} needs TensorFlow, which this serving install leaves out. The full install: `{FULL_INSTALL}`")
+    return True
 
 
 def import_tensorflow() -> None:
@@ -129,19 +147,6 @@ def _freeze_the_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def _recognizer_with_lite(model_dir: str) -> Recognizer:
-    """The model, with a TFLite copy answering single drawings (``recognizer.training.export``)."""
-    from recognizer import load_recognizer
-    from recognizer.reading.lite import cached_tflite
-
-    rec = load_recognizer(model_dir)
-    try:
-        lite = cached_tflite(rec.model, Path(model_dir) / MODEL_FILE)
-    except Exception:  # noqa: BLE001 -- a model TFLite cannot convert still answers through Keras
-        return rec
-    return rec.with_lite_model(lite)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

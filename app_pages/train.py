@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.shared import import_tensorflow
+from app_pages.shared import import_tensorflow, needs_full_install
 from app_pages.train_admin import NOT_ADMIN, admin_gate, admin_ok, flash, show_flash
 from app_pages.train_data import data_section, data_summary, page_problems, pen_digits_available
 from app_pages.train_form import (
@@ -102,13 +102,16 @@ def _start(config: TrainConfig) -> None:
 
 
 st.title("Train a model")
-st.caption(f"Training runs on: **{_device()}** · runs are saved in `{paths.runs_dir()}`")
+can_train = not needs_full_install("Training")
+if can_train:
+    st.caption(f"Training runs on: **{_device()}** · runs are saved in `{paths.runs_dir()}`")
 admin_gate()
 show_flash()
 running_before = job_state.current_job()
 
-st.subheader("New training run")
-start_button(new_run_form(), running_before)
+if can_train:
+    st.subheader("New training run")
+    start_button(new_run_form(), running_before)
 
 st.subheader("Training")
 running = job_state.current_job()

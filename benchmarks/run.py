@@ -140,10 +140,8 @@ def cycling(images: list[np.ndarray], fn: Callable[[np.ndarray], object]) -> Cal
 
 
 def app_recognizer(rec):
-    """The recognizer as the app builds it: single drawings through a float32 TFLite copy."""
-    from recognizer.nets.convert import to_tflite
-
-    return rec.with_lite_model(to_tflite(rec.model, "float32"))
+    """The recognizer as the app holds it: ``load_recognizer`` reads with LiteRT already."""
+    return rec
 
 
 def batch_throughput(rec, images: np.ndarray, repeats: int) -> dict:

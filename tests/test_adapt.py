@@ -58,7 +58,7 @@ def test_far_away_digits_keep_their_answers(shipped, misread_ones, taught, mnist
     _, (x_test, y_test) = mnist
     confusions = shipped.predict(misread_ones[1])
     others = x_test[~np.isin(y_test, [1, *confusions])][:2000]  # neither the taught digit nor its confusions
-    far = similarity_to_corrections(shipped.model, others, misread_ones[1]) < GATE_LOW
+    far = similarity_to_corrections(shipped.network, others, misread_ones[1]) < GATE_LOW
     assert far.mean() > 0.99
     np.testing.assert_array_equal(taught.predict_scores(others[far]), shipped.predict_scores(others[far]))
     np.testing.assert_array_equal(taught.predict(others), shipped.predict(others))
@@ -66,15 +66,14 @@ def test_far_away_digits_keep_their_answers(shipped, misread_ones, taught, mnist
 
 def test_the_original_recognizer_is_not_changed(shipped, misread_ones, mnist):
     _, (x_test, _) = mnist
-    weights = [w.copy() for w in shipped.model.get_weights()]
+    network = shipped.network
     before = shipped.predict_scores(x_test[:300])
     mine = shipped.adapt(misread_ones[1], [1, 1, 1])
     mine.predict_scores(np.concatenate([x_test[:300] / 255.0, misread_ones[1]]))
     after = shipped.predict_scores(x_test[:300])
     np.testing.assert_array_equal(after, before)
     assert (shipped.predict(misread_ones[1]) != 1).all()
-    for w, w0 in zip(shipped.model.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(w, w0)
+    assert shipped.network is network and mine.network.base is network  # taught on top, not changed
 
 
 def test_no_corrections_answer_as_the_original(shipped, mnist):
@@ -153,30 +152,31 @@ def test_without_mnist_every_correction_has_the_smallest_radius(shipped, misread
     images = np.concatenate([misread_ones[1], x_test[y_test == 1][:1] / 255.0])
     labels = [1, 1, 1, 7]
     monkeypatch.setattr(adapt, "_references", weakref.WeakKeyDictionary())  # nothing computed before
-    assert shipped.adapt(images, labels).model.radii.numpy().max() > GATE_LOW
+    assert shipped.adapt(images, labels).network.radii.max() > GATE_LOW
 
     monkeypatch.setattr(adapt, "_references", weakref.WeakKeyDictionary())
     monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))  # an empty folder; the cache folder is empty too
-    features, reference_labels = adapt.reference_digits(shipped.model, adapt.feature_model(shipped.model))
+    features, reference_labels = adapt.reference_digits(shipped.network)
     assert len(features) == len(reference_labels) == 0  # and nothing was downloaded
     taught = shipped.adapt(images, labels)
-    np.testing.assert_array_equal(taught.model.radii.numpy(), np.full(4, GATE_LOW, np.float32))
+    np.testing.assert_array_equal(taught.network.radii, np.full(4, GATE_LOW, np.float32))
     assert (taught.predict(misread_ones[1]) == 1).all()
 
 
 def test_an_ensemble_cannot_be_taught_and_says_why(shipped, misread_ones):
     from recognizer.core.paths import shipped_models_dir
-    from recognizer.reading.adapt import NotAdaptableError, feature_model, prepare
+    from recognizer.nets.convert import classifier_with_features
+    from recognizer.reading.adapt import NotAdaptableError, prepare
     from recognizer.reading.recognizer import Recognizer
     from recognizer.training.ensembles import ensemble_model
 
     members = [shipped_models_dir() / name for name in ("deepcnn-drawings-v4", "deepcnn-drawings-v6")]
     ensemble = Recognizer(ensemble_model(members, "two-members"))
-    with pytest.raises(ValueError, match="ends in one Dense layer"):
-        feature_model(ensemble.model)
+    with pytest.raises(ValueError, match="ends? in one Dense layer"):
+        classifier_with_features(ensemble.model)
     with pytest.raises(NotAdaptableError):
         ensemble.adapt(misread_ones[1], [1, 1, 1])
-    prepare(ensemble.model)  # what the app calls ahead of time: a model that cannot adapt is let be
+    prepare(ensemble.network)  # what the app calls ahead of time: a network that cannot adapt is let be
     assert ensemble.adapt(np.zeros((0, 28, 28)), []).predict(misread_ones[1]).tolist() == (
         ensemble.predict(misread_ones[1]).tolist()
     )
@@ -194,7 +194,7 @@ def test_near_identical_drawings_with_conflicting_labels_each_read_as_their_own(
     drawings = misread_ones[1]
     other = next(d for d in (5, 3, 8) if d not in shipped.predict(drawings))
     shifted = np.roll(drawings, 1, axis=2)  # one pixel to the right: nearly the same features
-    assert (similarity_to_corrections(shipped.model, shifted, drawings) > GATE_LOW + GATE_WIDTH).all()
+    assert (similarity_to_corrections(shipped.network, shifted, drawings) > GATE_LOW + GATE_WIDTH).all()
     taught = shipped.adapt(np.concatenate([drawings, shifted]), [1] * len(drawings) + [other] * len(shifted))
     assert (taught.predict(drawings) == 1).all()
     assert (taught.predict(shifted) == other).all()

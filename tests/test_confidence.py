@@ -97,7 +97,8 @@ def test_shipped_model_says_not_sure_where_a_fresh_reading_of_the_held_out_write
     assert keeps_rule(confidence, correct, threshold)
     higher = [t for t in CANDIDATES if t > threshold and 10 <= (confidence < t).sum() < len(confidence)]
     assert higher and not any(keeps_rule(confidence, correct, t) for t in higher)
-    assert figures["pen_ece"] == pytest.approx(_ece_by_hand(confidence, correct), abs=1e-9)
+    # Stored as measured through Keras; read now with LiteRT, confidences agree to about 1e-7.
+    assert figures["pen_ece"] == pytest.approx(_ece_by_hand(confidence, correct), abs=1e-6)
     assert 0 < figures["pen_ece"] < 0.05 and 0 < figures["mnist_ece"] < 0.05
 
 

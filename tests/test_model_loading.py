@@ -23,24 +23,26 @@ def page_not_yet_on_screen(monkeypatch):
 def load_begins(monkeypatch):
     """``load_begins(timeout)``: when a load began its work (None if not within ``timeout`` s).
 
-    Past the gate, the load thread's first call is ``import_tensorflow``: it is recorded on entry.
+    Past the gate, the load thread's work is ``load_recognizer``: its call is recorded on entry.
     """
+    from recognizer.reading import recognizer
+
     begun: list[float] = []
     entered = shared.threading.Condition()
-    real_import = shared.import_tensorflow
+    real_load = recognizer.load_recognizer
 
-    def recording_import() -> None:
+    def recording_load(*args, **kwargs):
         with entered:
             begun.append(time.monotonic())
             entered.notify_all()
-        real_import()
+        return real_load(*args, **kwargs)
 
     def first_begun(timeout: float) -> float | None:
         with entered:
             entered.wait_for(lambda: begun, timeout)
             return begun[0] if begun else None
 
-    monkeypatch.setattr(shared, "import_tensorflow", recording_import)
+    monkeypatch.setattr(recognizer, "load_recognizer", recording_load)
     return first_begun
 
 

@@ -23,12 +23,10 @@ ROUNDS = 3  # each thread reads every drawing this many times, in its own order
 
 @pytest.fixture(scope="module")
 def shared():
-    """The shipped model as the app holds it: strip reader, and a TFLite copy for one drawing."""
+    """The shipped model as the app holds it: read with LiteRT, with the strip reader."""
     from recognizer.core.runs import shipped_active_dir
-    from recognizer.nets.convert import to_tflite
 
-    rec = load_recognizer(shipped_active_dir())
-    return rec.with_lite_model(to_tflite(rec.model, "float32"))  # not cached: no user folder here
+    return load_recognizer(shipped_active_dir())
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The strip reader (recognizer/sequence.py) and its training numbers (recognizer/number_training.py)."""
+"""The strip reader (recognizer/nets/strip.py, recognizer/reading/strip_reader.py) and its training
+numbers (recognizer/training/number_reader.py); its LiteRT files: tests/test_strip_litert.py."""
 
 from __future__ import annotations
 
@@ -165,8 +166,10 @@ def test_the_script_trains_a_reader_and_says_how_it_was_made(tmp_path, capsys, m
     assert metrics["made_by"].endswith("--out " + str(out))
     assert set(metrics["held_out_exact"]) == {"touching, 4 digits", "spaced, 4 digits"}
     assert json.loads((out / "config.json").read_text())["samples"] == 200
+    from recognizer.nets.strip import reader_files_fresh
     from recognizer.reading.strip_reader import load_strip_reader
 
+    assert reader_files_fresh(out, out / "model.keras")  # the LiteRT files the app reads come with it
     found = load_strip_reader(out).read(np.pad(np.ones((40, 8), np.float32), 20))
     assert found is not None and all(0 <= d <= 9 for d in found[0].digits)
     assert not list(tmp_path.glob(".*partial"))

@@ -18,6 +18,8 @@ from recognizer.training.loop import train
 
 RUN_FILES = {
     "model.keras",
+    "model.tflite",  # the same model for LiteRT, which the app reads with
+    "model.tflite.json",  # the hash of the model.keras it was made from
     "config.json",
     "history.json",
     "metrics.json",
@@ -66,6 +68,9 @@ def test_tiny_run_writes_a_complete_run_folder(train_run, tmp_path, tiny_mnist):
 
     assert run_dir == tmp_path / "tiny"
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    from recognizer.nets.convert import litert_is_fresh
+
+    assert litert_is_fresh(run_dir / "model.tflite", run_dir / "model.keras")  # made from this very model
     assert [p.name for p in tmp_path.iterdir()] == ["tiny"]  # no leftover temp folder
     assert TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == config
 

@@ -160,18 +160,16 @@ def test_a_recognizer_reads_unsure_images_in_every_view_and_sure_ones_once(tiny_
     tiny = load_recognizer(tiny_run, number_reader=False)  # one epoch on a few hundred images: unsure
     x = mnist[1][0][:200]
     plain = tiny.predict_proba(x, views=False)
-    rec = Recognizer(tiny.model, tiny.run_dir, views_below=float(np.median(plain.max(axis=1))))
+    rec = Recognizer(tiny.network, tiny.run_dir, views_below=float(np.median(plain.max(axis=1))))
     unsure = plain.max(axis=1) < rec.views_below
     assert 0 < unsure.sum() < len(x)
     read = rec.predict_proba(x)
     np.testing.assert_allclose(read[~unsure], plain[~unsure], atol=1e-6)
     np.testing.assert_allclose(read[unsure], tta_proba(rec, x[unsure]), atol=1e-5)
-    # A drawing's answer is read the same way (the TFLite path included).
+    # A drawing's answer is read the same way, read with Keras or with LiteRT.
     drawing = np.zeros((280, 280, 4), np.uint8)
     drawing[60:220, 130:150, 3] = 255
     prediction = rec.predict_drawing(drawing)
     np.testing.assert_allclose(prediction.probabilities, rec.predict_proba(prediction.input[None])[0], atol=1e-5)
-    from recognizer.nets.convert import to_tflite
-
-    lite = Recognizer(tiny.model, tiny.run_dir, lite_model=to_tflite(tiny.model), views_below=rec.views_below)
-    np.testing.assert_allclose(lite.predict_drawing(drawing).probabilities, prediction.probabilities, atol=1e-5)
+    keras = Recognizer(tiny.model, tiny.run_dir, views_below=rec.views_below)
+    np.testing.assert_allclose(keras.predict_drawing(drawing).probabilities, prediction.probabilities, atol=1e-5)

@@ -114,7 +114,7 @@ def fifty_corrections_seconds(rec, pen) -> float:
 def report(rec, pen, args) -> dict:
 
     started = time.perf_counter()
-    prepare(rec.model)  # once per model (MNIST reference digits); the first correction on a server pays it
+    prepare(rec.network)  # once per network (MNIST reference digits); the first correction on a server pays it
     prepare_seconds = time.perf_counter() - started
     rng = np.random.default_rng(args.seed)
     writers = chosen_writers(pen, rec, args, rng)

@@ -11,14 +11,24 @@ from the digit string alone, with no positions.
     >>> strip, (x0, y0, scale) = strip_from_ink(ink)
     >>> strip.shape[0], (x0, y0)
     (32, (40, 20))
+
+The app reads without TensorFlow: the convolutional front (strip to band features) is converted to
+LiteRT (``FRONT_FILE``), and the bidirectional GRU and the last Dense layer run in NumPy
+(``recurrent_logits``) from their weights (``RECURRENT_FILE``). Keras 3's GRU converts to a LiteRT
+loop that does not run, and in NumPy it costs a few hundred microseconds per strip.
+``write_reader_files`` writes both beside ``model.keras``, stamped with its hash.
 """
 
 from __future__ import annotations
+
+import io
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from recognizer.core.preprocess import INK_LEVEL
+from recognizer.nets.convert import litert_is_fresh, to_litert, write_litert
 
 STRIP_HEIGHT = 32  # px: the model's input height
 
@@ -100,3 +110,141 @@ def ctc_loss(y_true, y_pred):
     batch, steps = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
     logit_length = ops.full((batch,), steps, dtype="int32")
     return ops.ctc_loss(labels, y_pred, label_length, logit_length, mask_index=BLANK)
+
+
+# --- The reader as the app reads it: a LiteRT front and a NumPy recurrent part ------------------
+
+FRONT_FILE = "front.tflite"  # beside model.keras: strip (N, STRIP_HEIGHT, W, 1) -> band features (N, W / BAND, F)
+RECURRENT_FILE = "recurrent.npz"  # beside model.keras: the BiGRU's and the Dense layer's weights
+DIRECTIONS = ("forward", "backward")
+RECURRENT_KEYS = (
+    *(f"{d}_{part}" for d in DIRECTIONS for part in ("kernel", "recurrent_kernel", "bias")),
+    "dense_kernel",
+    "dense_bias",
+)
+
+
+def front_model(model):
+    """The strip reader's convolutional front as a Keras model: the strip in, the output of its
+    last Reshape (one feature vector per column band, before dropout and the GRU) out."""
+    import keras
+
+    reshapes = [layer for layer in model.layers if isinstance(layer, keras.layers.Reshape)]
+    if not reshapes:
+        raise ValueError(f"{model.name} has no Reshape layer ending its convolutional front")
+    return keras.Model(model.inputs[0], reshapes[-1].output, name=f"{model.name}_front")
+
+
+def _check_recurrent_part(layers: list) -> None:
+    """``ValueError`` unless the layers after the front are what ``recurrent_logits`` computes:
+    dropout, a concatenating bidirectional GRU (reset after, tanh and sigmoid), dropout, a linear Dense."""
+    import keras
+
+    kinds = [type(layer).__name__ for layer in layers if not isinstance(layer, keras.layers.Dropout)]
+    if kinds != ["Bidirectional", "Dense"]:
+        raise ValueError(f"after the front expected Bidirectional and Dense layers, found {kinds}")
+    recurrent, dense = [layer for layer in layers if not isinstance(layer, keras.layers.Dropout)]
+    expected = {"reset_after": True, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True}
+    for gru in (recurrent.forward_layer, recurrent.backward_layer):
+        found = {key: gru.get_config()[key] for key in expected}
+        if not isinstance(gru, keras.layers.GRU) or found != expected:
+            raise ValueError(f"{gru.name} is not a GRU as the NumPy reader computes it: {found}")
+    if recurrent.merge_mode != "concat" or dense.get_config()["activation"] != "linear" or not dense.use_bias:
+        raise ValueError("the GRU's directions must be concatenated and the Dense layer linear with a bias")
+
+
+def recurrent_weights(model) -> dict[str, np.ndarray]:
+    """The weights of the layers after the front (``RECURRENT_KEYS``), float32, for ``recurrent_logits``.
+
+    Keras keeps a GRU's gates in the order z, r, h along the last axis; its bias holds the input
+    bias and the recurrent bias (reset_after), one row each.
+    """
+    import keras
+
+    after = model.layers[model.layers.index(front_model(model).layers[-1]) + 1 :]
+    _check_recurrent_part(after)
+    recurrent = next(layer for layer in after if isinstance(layer, keras.layers.Bidirectional))
+    weights = {}
+    for direction, gru in zip(DIRECTIONS, (recurrent.forward_layer, recurrent.backward_layer), strict=True):
+        cell = gru.cell
+        for part in ("kernel", "recurrent_kernel", "bias"):
+            weights[f"{direction}_{part}"] = np.asarray(getattr(cell, part), np.float32)
+    weights["dense_kernel"] = np.asarray(after[-1].kernel, np.float32)
+    weights["dense_bias"] = np.asarray(after[-1].bias, np.float32)
+    return weights
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function through tanh: exact in float32 and never overflows, where 1/(1+exp(-x)) can."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def recurrent_logits(features: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """Band features (N, T, F) -> logits (N, T, 11): the bidirectional GRU and the Dense layer in NumPy.
+
+    Both directions step together (the backward one over the bands right to left), one matrix
+    product per step for the two; the input's part of every gate is computed for all steps at once.
+    """
+    x = np.asarray(features, np.float32)
+    kernels = np.stack([weights[f"{d}_kernel"] for d in DIRECTIONS])[:, None]  # (2, 1, F, 3U)
+    recurrent = np.stack([weights[f"{d}_recurrent_kernel"] for d in DIRECTIONS])  # (2, U, 3U)
+    biases = np.stack([weights[f"{d}_bias"] for d in DIRECTIONS])  # (2, 2, 3U): input, recurrent
+    units, steps = recurrent.shape[1], x.shape[1]
+    gates_in = np.stack([x, x[:, ::-1]]) @ kernels + biases[:, None, None, 0]  # (2, N, T, 3U)
+    h = np.zeros((2, x.shape[0], units), np.float32)
+    out = np.empty((2, x.shape[0], steps, units), np.float32)
+    for t in range(steps):
+        gates_h = h @ recurrent + biases[:, None, 1]  # (2, N, 3U)
+        gates_x = gates_in[:, :, t]
+        z = _sigmoid(gates_x[..., :units] + gates_h[..., :units])
+        r = _sigmoid(gates_x[..., units : 2 * units] + gates_h[..., units : 2 * units])
+        # reset_after: the reset gate scales the recurrent part after its matrix product.
+        candidate = np.tanh(gates_x[..., 2 * units :] + r * gates_h[..., 2 * units :])
+        h = z * h + (1.0 - z) * candidate
+        out[:, :, t] = h
+    # The backward direction's outputs go back into left-to-right order, after the forward ones.
+    sequence = np.concatenate([out[0], out[1][:, ::-1]], axis=-1)
+    return sequence @ weights["dense_kernel"] + weights["dense_bias"]
+
+
+def reader_files_fresh(folder: Path, model_file: Path) -> bool:
+    """Whether ``folder`` holds both LiteRT files of the reader, made from ``model_file`` as it is now."""
+    return all(litert_is_fresh(Path(folder) / name, model_file) for name in (FRONT_FILE, RECURRENT_FILE))
+
+
+def reader_files(model) -> dict[str, bytes]:
+    """The reader's LiteRT files as bytes, by name: the converted front and the recurrent weights."""
+    weights = recurrent_weights(model)  # first: a model of another shape is refused before converting
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    return {FRONT_FILE: to_litert(front_model(model)), RECURRENT_FILE: buffer.getvalue()}
+
+
+def write_reader_files(
+    model, folder: Path, model_file: Path | None = None, files: dict[str, bytes] | None = None
+) -> None:
+    """Write the reader's ``FRONT_FILE`` and ``RECURRENT_FILE`` into ``folder`` (``files`` when already
+    made), each atomically and stamped with the hash of ``model_file`` (default: the folder's ``model.keras``)."""
+    folder = Path(folder)
+    model_file = Path(model_file) if model_file else folder / "model.keras"
+    # Both get the front's kind of stamp (``<file>.json``), so one freshness check covers both.
+    for name, data in (files or reader_files(model)).items():
+        write_litert(data, folder / name, model_file)
+
+
+def convert_saved_reader(model_file: Path, folders: list[Path]) -> Path:
+    """Load the strip reader saved in ``model_file`` (no code from it is run), convert it once, and
+    write its LiteRT files, stamped against ``model_file``, into the first of ``folders`` that takes
+    them; the folder written. ``OSError`` (the last folder's) when none can be written."""
+    import keras
+
+    model = keras.saving.load_model(model_file, compile=False)
+    files = reader_files(model)
+    for folder in folders[:-1]:
+        try:
+            write_reader_files(model, folder, model_file, files)
+            return Path(folder)
+        except OSError:
+            continue  # a read-only folder (a shipped install): the next one
+    write_reader_files(model, folders[-1], model_file, files)
+    return Path(folders[-1])

@@ -1,7 +1,7 @@
 """Teach a recognizer one visitor's handwriting: corrections that take effect at once.
 
-``adapted_model(model, images, labels)`` returns a model that answers the corrected digit for a
-drawing close to a correction, and exactly what the original answers for everything else;
+``taught_network(network, images, labels)`` returns a network that answers the corrected digit for
+a drawing close to a correction, and exactly what the original answers for everything else;
 ``Recognizer.adapt`` wraps it in a new ``Recognizer``.
 Close means in the network's own eyes: the cosine similarity of the penultimate-layer features (the
 input of the last Dense layer) to the nearest correction. Each correction gets its own radius: at
@@ -11,13 +11,13 @@ looks like everyone's 1 changes the answer for redrawings of that 0, not for 1s.
 ``GATE_WIDTH`` past the radius the answer blends from the original probabilities to the corrected
 digit; inside no radius the corrections play no part.
 
-Nothing is trained and no weight is copied: the adapted model calls the original model's layers and
-adds the nearest-correction term, so the shared recognizer stays as it was and adapting takes the
-time of one forward pass over the corrections (plus, once per model, 2,000 reference digits:
-``prepare``). Fine-tuning the last layer (with replay of MNIST and pen-digit features, with or
-without a pull towards the original weights) was measured too and changed other digits' answers,
-costing some visitors' recognizers MNIST accuracy; see docs/teaching.md ("What was tried") and
-``digits-evaluate-adapt``.
+Nothing is trained and no weight is copied: the taught network reads with the original network
+(its LiteRT pass gives the scores and the features together) and adds the nearest-correction term
+in NumPy, so the shared recognizer stays as it was and teaching takes the time of one pass over the
+corrections (plus, once per network, 2,000 reference digits: ``prepare``). Fine-tuning the last
+layer (with replay of MNIST and pen-digit features, with or without a pull towards the original
+weights) was measured too and changed other digits' answers, costing some visitors' recognizers
+MNIST accuracy; see docs/teaching.md ("What was tried") and ``digits-evaluate-adapt``.
 
     >>> import numpy as np
     >>> from recognizer import load_recognizer
@@ -38,6 +38,7 @@ import numpy as np
 
 from recognizer.core.preprocess import to_model_input
 from recognizer.data.mnist import DataError, load_mnist
+from recognizer.reading.networks import NotAdaptableError
 
 # Cosine similarities of penultimate features. The gate lies between redrawings of a corrected
 # digit (above it) and other digits of another class, a writer's own or MNIST's (rarely above
@@ -46,15 +47,10 @@ GATE_LOW = 0.88  # the smallest radius: a correction starts to count here
 GATE_WIDTH = 0.05  # from its radius to radius + this, a correction goes from no say to deciding alone
 MAX_CORRECTIONS = 1000  # far more than a visitor makes; bounds the work of one answer
 REFERENCE_SIZE = 2000  # MNIST training digits that bound each correction's radius
-_references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (features, labels)
+_references: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> (features, labels)
 _references_lock = threading.Lock()
 
-
-class NotAdaptableError(ValueError):
-    """A model that teaching cannot wrap (an ensemble): its corrections wait for the next training.
-
-    A ``ValueError`` of its own so a caller can tell it from bad corrections, which are a bug there.
-    """
+__all__ = ["NotAdaptableError", "TaughtNetwork", "check_corrections", "prepare", "taught_network"]
 
 
 def check_corrections(images, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -81,68 +77,50 @@ def check_corrections(images, labels) -> tuple[np.ndarray, np.ndarray]:
     return to_model_input(images), labels.astype(np.int64)
 
 
-def feature_model(model):
-    """A Keras model giving (penultimate features, the model's output) from the same layers.
-
-    ``NotAdaptableError`` (a ``ValueError``) for a model whose last layer is not a Dense layer on
-    one input (an ensemble).
-    """
-    import keras
-
-    last = model.layers[-1]
-    if not isinstance(last, keras.layers.Dense) or isinstance(last.input, list | tuple):
-        raise NotAdaptableError(f"{model.name}: adapting needs a model that ends in one Dense layer")
-    # Built from the model's existing graph: no layer is called anew, nothing is copied.
-    return keras.Model(model.inputs[0], [last.input, last.output], name=f"{model.name}-features")
-
-
-def _unit_rows(features):
+def unit_rows(features: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (cosine similarity is then a dot product); zero rows stay zero."""
-    import tensorflow as tf
-
-    return features / tf.maximum(tf.norm(features, axis=-1, keepdims=True), 1e-12)
-
-
-def _nearest_correction_model(features_of, prototypes: np.ndarray, labels: np.ndarray, radii: np.ndarray, classes: int):
-    """A Keras model: the original output, blended towards the digit of the correction whose
-    radius the features pass furthest."""
-    import keras
-    import tensorflow as tf
-
-    class NearestCorrection(keras.Model):
-        """Scores of ``features_of``'s model, moved to the nearest correction's digit when close."""
-
-        def __init__(self):
-            super().__init__(name=f"{features_of.name.removesuffix('-features')}-taught")
-            self.features_of = features_of
-            self.prototypes = tf.constant(prototypes, tf.float32)  # (M, F), rows of length 1
-            self.targets = tf.one_hot(labels, classes)  # (M, classes)
-            self.radii = tf.constant(radii, tf.float32)  # (M,)
-
-        def call(self, x, training=False):
-            features, scores = self.features_of(x, training=False)
-            similarity = tf.matmul(_unit_rows(features), self.prototypes, transpose_b=True)  # (N, M)
-            past = similarity - self.radii  # how far inside each correction's radius
-            nearest = tf.argmax(past, axis=1)
-            weight = tf.clip_by_value(tf.reduce_max(past, axis=1) / GATE_WIDTH, 0, 1)[:, None]
-            return (1.0 - weight) * scores + weight * tf.gather(self.targets, nearest)
-
-    return NearestCorrection()
+    features = np.asarray(features, np.float32)
+    return features / np.maximum(np.linalg.norm(features, axis=-1, keepdims=True), 1e-12)
 
 
-def adapted_model(model: Any, images, labels) -> Any:
-    """A model that has learnt ``labels`` for ``images`` (28x28 inputs, e.g. ``Prediction.input``)
-    and answers as ``model`` elsewhere; ``model`` is not changed. No corrections: ``model`` itself.
+class TaughtNetwork:
+    """A network's answers, moved to the digit of the correction whose radius the features pass
+    furthest: fully past ``GATE_WIDTH`` beyond it, not at all inside no radius."""
+
+    def __init__(self, base, prototypes: np.ndarray, labels: np.ndarray, radii: np.ndarray):
+        self.base = base
+        self.classes = base.classes
+        self.has_features = True
+        self.prototypes = prototypes  # (M, F), rows of length 1
+        self.targets = np.eye(base.classes, dtype=np.float32)[labels]  # (M, classes)
+        self.radii = radii  # (M,)
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        return self.scores_and_features(x)[0]
+
+    def scores_and_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores, features = self.base.scores_and_features(x)
+        past = unit_rows(features) @ self.prototypes.T - self.radii  # how far inside each radius
+        nearest = past.argmax(axis=1)
+        weight = np.clip(past.max(axis=1) / GATE_WIDTH, 0.0, 1.0)[:, None].astype(np.float32)
+        return (1.0 - weight) * scores + weight * self.targets[nearest], features
+
+    def keras_model(self) -> Any:
+        raise ValueError("a taught network has no Keras model of its own: its corrections live in NumPy")
+
+
+def taught_network(network, images, labels):
+    """A network that has learnt ``labels`` for ``images`` (28x28 inputs, e.g. ``Prediction.input``)
+    and answers as ``network`` elsewhere; ``network`` is not changed. No corrections: ``network``.
+    ``NotAdaptableError`` for a network without features (an ensemble).
 
     Corrections are oldest first: a drawing corrected more than once counts with its newest label."""
     x, y = _newest_per_drawing(*check_corrections(images, labels))
     if not len(x):
-        return model
-    features_of = feature_model(model)
-    features, scores = features_of(x, training=False)
-    prototypes = _unit_rows(features).numpy()
-    radii = correction_radii(prototypes, y, *reference_digits(model, features_of))
-    return _nearest_correction_model(features_of, prototypes, y, radii, int(scores.shape[-1]))
+        return network
+    prototypes = unit_rows(network.scores_and_features(x)[1])
+    radii = correction_radii(prototypes, y, *reference_digits(network))
+    return TaughtNetwork(network, prototypes, y, radii)
 
 
 def _newest_per_drawing(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,52 +150,41 @@ def correction_radii(prototypes: np.ndarray, labels: np.ndarray, references: np.
     return np.maximum(GATE_LOW, conflicting.max(axis=1)).astype(np.float32)
 
 
-def reference_digits(model, features_of) -> tuple[np.ndarray, np.ndarray]:
+def reference_digits(network) -> tuple[np.ndarray, np.ndarray]:
     """Features (rows of length 1) and labels of ``REFERENCE_SIZE`` MNIST training digits, once
-    per model; empty when MNIST is not on this machine (it is never downloaded for this)."""
+    per network; empty when MNIST is not on this machine (it is never downloaded for this)."""
     with _references_lock:  # visitors teaching at the same time compute it once
-        if model not in _references:
-            _references[model] = _mnist_references(features_of)
-        return _references[model]
+        if network not in _references:
+            _references[network] = _mnist_references(network)
+        return _references[network]
 
 
-def _mnist_references(features_of) -> tuple[np.ndarray, np.ndarray]:
-
+def _mnist_references(network) -> tuple[np.ndarray, np.ndarray]:
     try:
         (x_train, y_train), _ = load_mnist(download=False)
     except (DataError, OSError):
         return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
-    import tensorflow as tf
-
     pick = np.random.default_rng(0).choice(len(x_train), size=min(REFERENCE_SIZE, len(x_train)), replace=False)
-    x = to_model_input(x_train[pick])
-    # A traced function: called eagerly, Keras takes twice as long for these batches.
-    features = tf.function(lambda batch: _unit_rows(features_of(batch, training=False)[0]), reduce_retracing=True)
-    return np.concatenate([features(x[i : i + 500]).numpy() for i in range(0, len(x), 500)]), y_train[pick].astype(
-        np.int64
-    )
+    features = network.scores_and_features(to_model_input(x_train[pick]))[1]
+    return unit_rows(features), y_train[pick].astype(np.int64)
 
 
-def prepare(model: Any) -> None:
-    """Compute what every adaptation of ``model`` shares (the reference digits) ahead of time,
+def prepare(network) -> None:
+    """Compute what every teaching of ``network`` shares (the reference digits) ahead of time,
     so a visitor's first correction does not wait for it. Optional; safe from any thread."""
-    try:
-        features_of = feature_model(model)
-    except ValueError:  # a model that cannot adapt
-        return
-    reference_digits(model, features_of)
+    if network.has_features:
+        reference_digits(network)
 
 
-def similarity_to_corrections(model: Any, images, corrections) -> np.ndarray:
+def similarity_to_corrections(network, images, corrections) -> np.ndarray:
     """(N,) cosine similarity of each image's features to the nearest of ``corrections``.
 
-    Both are 28x28 inputs; measured by the original ``model`` (0 when there are none).
+    Both are 28x28 inputs; measured by the original ``network`` (0 when there are none).
     """
     x = to_model_input(images)
     c, _ = check_corrections(corrections, np.zeros(len(corrections), np.int64))
     if not len(c) or not len(x):
         return np.zeros(len(x), np.float32)
-    features_of = feature_model(model)
-    a = _unit_rows(features_of(x, training=False)[0])
-    b = _unit_rows(features_of(c, training=False)[0])
-    return np.max((a @ np.transpose(b)).numpy(), axis=1)
+    a = unit_rows(network.scores_and_features(x)[1])
+    b = unit_rows(network.scores_and_features(c)[1])
+    return (a @ b.T).max(axis=1)

@@ -1,80 +1,99 @@
-"""A TFLite copy of a network that answers single drawings fast.
+"""Networks read with LiteRT (``ai-edge-litert``): every answer the app gives, without TensorFlow.
 
-The app answers single drawings through a float32 TFLite copy of the active model
-(``LiteScorer``): the same numbers as Keras up to float rounding, in a fraction of the time a
-``tf.function`` call takes for one image. The copy is converted once per model file and kept in
-the user cache folder (``cached_tflite``).
+A run folder holds its classifier as a LiteRT flatbuffer beside ``model.keras``
+(``recognizer.core.runs.LITERT_FILE``): one pass gives the scores and the penultimate features.
+``LiteModel`` runs any such file on float32 batches of any size; LiteRT imports in a fraction of a
+second, where TensorFlow takes seconds and hundreds of MB.
 
-    >>> LiteScorer(flatbuffer).scores(x_test[:1]).shape  # doctest: +SKIP
-    (1, 11)
+    >>> model = load_lite_model(Path("models/deepcnn-drawings-v4/model.tflite"))  # doctest: +SKIP
+    >>> scores, features = model.run(x)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
+import re
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from recognizer.core import paths
-from recognizer.core.preprocess import to_model_input
-from recognizer.core.storage import write_bytes_atomic
-from recognizer.nets.convert import to_tflite
-
-LITE_THREADS = 1  # one image is too small to share out; the other core stays free for other visitors
+LITE_THREADS = 1  # one drawing is too small to share out; the other core stays free for other visitors
 
 
-def _interpreter(flatbuffer: bytes, threads: int):
-    with warnings.catch_warnings():  # tf.lite.Interpreter announces its successor package on every use
-        warnings.simplefilter("ignore")
-        import tensorflow as tf
-
-        interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads)
-    interpreter.allocate_tensors()
-    return interpreter
+class LiteFileError(ValueError):
+    """A LiteRT file that cannot be read (missing, truncated, corrupt); the message names it."""
 
 
-class LiteScorer:
-    """A TFLite model that scores MNIST-format images one at a time, safe to share between threads."""
+def _output_order(name: str) -> int:
+    """The place of an output in the Keras model's outputs: its name ends in ``:<index>``."""
+    found = re.search(r":(\d+)$", name)
+    return int(found.group(1)) if found else 0
 
-    def __init__(self, flatbuffer: bytes, threads: int = LITE_THREADS):
-        self._interpreter = _interpreter(flatbuffer, threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        # An interpreter holds one input and one output buffer: one call at a time.
+
+class LiteModel:
+    """A LiteRT model run on float32 batches of any size, its outputs in the Keras model's order.
+
+    Resizing an interpreter's buffers costs more than a drawing's whole pass, and the app alternates
+    between one drawing and its few views: each input shape keeps an interpreter of its own (the
+    last ``SHAPES_KEPT``; past that the oldest is resized, as strips of ever new widths need).
+    Safe to share between threads: an interpreter holds one set of buffers, so calls take turns.
+    """
+
+    SHAPES_KEPT = 4
+
+    def __init__(self, flatbuffer: bytes, threads: int = LITE_THREADS, name: str = "LiteRT model"):
+        self.name = name
+        self._flatbuffer = bytes(flatbuffer)
+        self._threads = threads
+        first = self._interpreter()
+        details = first.get_input_details()[0]
+        self._interpreters = {tuple(details["shape"]): first}
+        outputs = sorted(first.get_output_details(), key=lambda d: _output_order(d["name"]))
+        self._outputs = [d["index"] for d in outputs]
+        self.output_widths = [int(d["shape_signature"][-1]) for d in outputs]
+        self._input_index = details["index"]
         self._lock = threading.Lock()
 
-    def scores(self, images: np.ndarray) -> np.ndarray:
-        """The model's output (N, classes) for images as ``to_model_input`` takes them."""
-        x = to_model_input(images)
-        out = []
+    def _interpreter(self, shape: tuple[int, ...] | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            interpreter = Interpreter(model_content=self._flatbuffer, num_threads=self._threads)
+            if shape is not None:
+                index = interpreter.get_input_details()[0]["index"]
+                interpreter.resize_tensor_input(index, shape, strict=False)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise LiteFileError(f"{self.name} is not a readable LiteRT model ({exc})") from exc
+        return interpreter
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every output for the batch ``x`` (float32, the input's shape with any batch size)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
         with self._lock:
-            for i in range(len(x)):
-                self._interpreter.set_tensor(self._input, x[i : i + 1])
-                self._interpreter.invoke()
-                out.append(self._interpreter.get_tensor(self._output)[0].copy())
-        return np.stack(out) if out else np.zeros((0, 0), np.float32)
+            interpreter = self._interpreter_for(x.shape)
+            interpreter.set_tensor(self._input_index, x)
+            interpreter.invoke()
+            return [interpreter.get_tensor(index).copy() for index in self._outputs]
+
+    def _interpreter_for(self, shape: tuple[int, ...]):
+        """The interpreter sized for ``shape``, kept as the newest: a new one while fewer than
+        ``SHAPES_KEPT`` are kept, else the oldest resized (cheaper than building one)."""
+        interpreter = self._interpreters.pop(shape, None)
+        if interpreter is None and len(self._interpreters) < self.SHAPES_KEPT:
+            interpreter = self._interpreter(shape)
+        elif interpreter is None:
+            interpreter = self._interpreters.pop(next(iter(self._interpreters)))
+            interpreter.resize_tensor_input(self._input_index, shape, strict=False)
+            interpreter.allocate_tensors()
+        self._interpreters[shape] = interpreter
+        return interpreter
 
 
-def cache_path(model_file: str | os.PathLike) -> Path:
-    """Where the float32 TFLite copy of ``model_file`` is kept: named by its path, size and mtime."""
-    stat = Path(model_file).stat()
-    key = f"{Path(model_file).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return paths.cache_dir() / "tflite" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.tflite"
-
-
-def cached_tflite(model, model_file: str | os.PathLike) -> bytes:
-    """The float32 TFLite copy of ``model`` (loaded from ``model_file``): converted once, then read."""
-    path = cache_path(model_file)
+def load_lite_model(path: Path, threads: int = LITE_THREADS) -> LiteModel:
+    """The LiteRT model in ``path``; ``LiteFileError`` naming the file when it cannot be read."""
     try:
-        return path.read_bytes()
-    except OSError:
-        pass
-    flatbuffer = to_tflite(model, "float32")
-    with contextlib.suppress(OSError):  # a read-only cache only costs the next start a conversion
-        write_bytes_atomic(path, flatbuffer)
-    return flatbuffer
+        flatbuffer = Path(path).read_bytes()
+    except OSError as exc:
+        raise LiteFileError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    return LiteModel(flatbuffer, threads, name=str(path))

@@ -1,13 +1,14 @@
-"""Load a trained model once and answer fast.
+"""Load a trained model once and answer fast: digits, numbers and photos, read with LiteRT.
 
     >>> from recognizer import load_recognizer
     >>> rec = load_recognizer()  # the active model   # doctest: +SKIP
     >>> rec.predict_proba(x_test[:5]).shape  # doctest: +SKIP
     (5, 10)
 
-``model.predict`` is slow for a single image (it builds a dataset pipeline each time);
-``Recognizer`` instead calls one ``tf.function`` traced once for any batch size (timings in
-docs/performance.md).
+``load_recognizer`` reads a run's LiteRT file (``recognizer.reading.networks``) and never imports
+TensorFlow; ``Recognizer.model``, the Keras model, loads on first use for what needs gradients
+(saliency, export, training). A Keras model in memory (just trained) can answer too:
+``Recognizer(model)``.
 """
 
 from __future__ import annotations
@@ -23,18 +24,12 @@ from recognizer.core.classes import IS_DIGIT_THRESHOLD, NUM_CLASSES_WITH_NOT_DIG
 from recognizer.core.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
 from recognizer.core.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.core.storage import read_json_or
-from recognizer.reading.adapt import adapted_model
-from recognizer.reading.lite import LiteScorer
+from recognizer.reading.adapt import taught_network
+from recognizer.reading.networks import KerasNetwork, lite_network
 from recognizer.reading.not_sure import not_sure_below
 from recognizer.reading.segment import read_digits
 from recognizer.reading.strip_reader import cut_reading, load_shipped_reader, reconcile, settled
 from recognizer.reading.views import READ_VIEWS_BELOW, scores_with_views
-
-# Large inputs are fed in slices so memory stays flat for 10k+ images.
-_MAX_BATCH = 1024
-# Up to this many images go through the TFLite copy one by one rather than a Keras batch: for a
-# few images, single TFLite calls cost less (docs/performance.md).
-_LITE_MAX = 5
 
 
 @dataclass(frozen=True)
@@ -62,20 +57,18 @@ class Prediction:
 
 
 class Recognizer:
-    """A loaded model plus its run metadata. Shared between users: never mutated after load."""
+    """A network plus its run metadata. Shared between users: never mutated after load."""
 
     def __init__(
         self,
-        model: Any,
+        network: Any,
         run_dir: Path | None = None,
         number_reader: Any = None,
-        lite_model: bytes | None = None,
         views_below: float | None = READ_VIEWS_BELOW,
         panel: tuple[Recognizer, ...] = (),
     ):
-        import tensorflow as tf
-
-        self.model = model
+        # A Keras model (just trained, or built by a test) answers through a traced function.
+        self.network = network if hasattr(network, "scores_and_features") else KerasNetwork(network)
         # An answer under this confidence is read again in a few turned and scaled views and
         # averaged (``recognizer.reading.views``); None: the network's single answer, always.
         self.views_below = views_below
@@ -86,19 +79,14 @@ class Recognizer:
         self.number_reader = number_reader
         self.metrics: dict = _read_optional(run_dir, "metrics.json")
         self.config: dict = _read_optional(run_dir, "config.json")
-        self._forward = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-        )
-        # Trace now, not on the first user's request.
-        self._classes = int(self._forward(tf.zeros([1, 28, 28, 1])).shape[-1])
+        self._classes = self.network.classes
         if any(member._classes != self._classes for member in panel):
             raise ValueError(f"{self.name}: every network of a panel gives {self._classes} scores")
-        # A TFLite copy of the model (``recognizer.training.export``) answers single drawings: the same
-        # numbers, faster than a tf.function call for one image. Batches stay on Keras.
-        self._lite = None
-        if lite_model is not None:
-            self._lite = LiteScorer(lite_model)
+
+    @property
+    def model(self) -> Any:
+        """The Keras model (loaded on first use: it imports TensorFlow), for gradients and export."""
+        return self.network.keras_model()
 
     @property
     def name(self) -> str:
@@ -137,22 +125,14 @@ class Recognizer:
             return scores_with_views(self._network_scores, x, self.views_below, panel)
         return self._network_scores(x)
 
-    def with_lite_model(self, lite_model: bytes) -> Recognizer:
-        """The same recognizer with a TFLite copy of its network answering single drawings."""
-        return Recognizer(self.model, self.run_dir, self.number_reader, lite_model, self.views_below, self.panel)
-
     def _scores_once(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scores(images, views=False)
 
     def _network_scores(self, x: np.ndarray) -> np.ndarray:
-        """One pass of the network over model input: TFLite for a few images, else Keras batches."""
+        """One pass of the network over model input (N, 28, 28, 1): its raw scores."""
         if not len(x):
             return np.zeros((0, self._classes), np.float32)
-        if self._lite is not None and len(x) <= _LITE_MAX:
-            return self._lite.scores(x)
-        if len(x) <= _MAX_BATCH:
-            return self._forward(x).numpy()
-        return np.concatenate([self._forward(x[i : i + _MAX_BATCH]).numpy() for i in range(0, len(x), _MAX_BATCH)])
+        return self.network.scores(x)
 
     def predict(self, images: np.ndarray, views: bool = True) -> np.ndarray:
         """Predicted digits (N,)."""
@@ -161,11 +141,12 @@ class Recognizer:
     def adapt(self, images: np.ndarray, labels) -> Recognizer:
         """A new recognizer taught that ``images`` (28x28 inputs, as ``Prediction.input``) are
         ``labels``: it answers so for them and drawings close to them, as this one elsewhere.
-        This one is not changed (see ``recognizer.reading.adapt``). ``ValueError`` for bad corrections."""
+        This one is not changed (see ``recognizer.reading.adapt``). ``ValueError`` for bad
+        corrections; ``NotAdaptableError`` (a ``ValueError``) for a network that cannot be taught."""
         # The panel still reads the answers the taught network is unsure of; a correction that
         # decides an answer makes it sure, so the panel never overrules one.
-        model = adapted_model(self.model, images, labels)
-        return Recognizer(model, self.run_dir, self.number_reader, panel=self.panel)
+        network = taught_network(self.network, images, labels)
+        return Recognizer(network, self.run_dir, self.number_reader, self.views_below, self.panel)
 
     def predict_drawing(self, image: np.ndarray) -> Prediction | None:
         """Read one drawn digit. ``image``: RGBA (as the canvas returns it), RGB or gray, any size.
@@ -241,22 +222,21 @@ def _read_optional(run_dir: Path | None, name: str) -> dict:
 def load_recognizer(
     path: str | os.PathLike | None = None, number_reader: bool = True, panel: bool = False
 ) -> Recognizer:
-    """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model.
+    """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model. It reads with
+    the run's LiteRT file (``recognizer.reading.networks.lite_network``): ``LiteFileError`` (a
+    ``ValueError``) when that file is missing or stale and TensorFlow is not there to make it.
 
     ``number_reader``: also load the shipped strip reader that reads whole numbers with it.
     ``panel``: also load the networks the run's ``PANEL_FILE`` names, if it has one (an option:
     the app reads with the network alone, see ``PANEL_FILE``).
     """
-    import keras
-
     path = Path(path) if path is not None else active_model_dir()
     model_file = path / MODEL_FILE if path.is_dir() else path
     if not model_file.is_file():
         raise ModelNotFoundError(f"no model at {model_file}")
-    model = keras.saving.load_model(model_file, compile=False)
-    classes = model.output_shape[-1]
-    members = tuple(m for m in load_panel(model_file.parent) if m._classes == classes) if panel else ()
-    return Recognizer(model, model_file.parent, load_shipped_reader() if number_reader else None, panel=members)
+    network = lite_network(model_file)
+    members = tuple(m for m in load_panel(model_file.parent) if m._classes == network.classes) if panel else ()
+    return Recognizer(network, model_file.parent, load_shipped_reader() if number_reader else None, panel=members)
 
 
 # A run folder may name other runs beside it, {"members": ["run-name", ...]}, that read an answer

@@ -7,6 +7,11 @@ without cutting first. ``StripReader.read`` gives its greedy reading and where e
 piece, and ``reconcile`` weighs that against the segmenting search (``recognizer.reading.segment``)
 when the two disagree.
 
+The reader reads without TensorFlow: its convolutional front with LiteRT, its GRU and last layer in
+NumPy, from the two files beside its ``model.keras`` (``recognizer.nets.strip.FRONT_FILE`` and
+``RECURRENT_FILE``). ``load_strip_reader`` makes them first when they are missing or stale and
+TensorFlow is installed.
+
     >>> reader = load_shipped_reader()  # doctest: +SKIP
     >>> reading, origin = reader.read(ink)  # doctest: +SKIP
     >>> reading.digits  # doctest: +SKIP
@@ -20,10 +25,24 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.core.paths import shipped_models_dir
+from recognizer.core.installed import tensorflow_installed
+from recognizer.core.paths import cache_dir, shipped_models_dir
 from recognizer.core.preprocess import INK_LEVEL, normalize_digit
 from recognizer.core.storage import read_json_or
-from recognizer.nets.strip import BAND, BLANK, MARGIN, STRIP_HEIGHT, strip_from_ink
+from recognizer.nets.convert import file_sha256
+from recognizer.nets.strip import (
+    BAND,
+    BLANK,
+    FRONT_FILE,
+    MARGIN,
+    RECURRENT_FILE,
+    RECURRENT_KEYS,
+    convert_saved_reader,
+    reader_files_fresh,
+    recurrent_logits,
+    strip_from_ink,
+)
+from recognizer.reading.lite import LiteFileError, LiteModel, load_lite_model
 from recognizer.reading.segment import Piece
 
 
@@ -54,19 +73,22 @@ def greedy_read(logits: np.ndarray) -> Reading:
 
 
 class StripReader:
-    """A trained strip reader: ink in, digits with their place in the source out."""
+    """A trained strip reader: ink in, digits with their place in the source out.
 
-    def __init__(self, model, run_dir=None):
-        import tensorflow as tf
+    ``front`` is the LiteRT convolutional front (strip to band features), ``recurrent`` the weights
+    of the GRU and the last layer (``recognizer.nets.strip.RECURRENT_KEYS``) that NumPy runs.
+    Safe to share between threads: the front takes turns, the rest keeps no state.
+    """
 
-        self.model = model
+    def __init__(self, front: LiteModel, recurrent: dict[str, np.ndarray], run_dir=None):
+        self.front = front
+        self.recurrent = recurrent
         self.run_dir = run_dir
-        # One trace for every strip width, made now rather than on the first request.
-        self._forward = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, STRIP_HEIGHT, None, 1], tf.float32)],
-        )
-        self._forward(tf.zeros([1, STRIP_HEIGHT, 8 * BAND, 1]))
+
+    def logits(self, strip: np.ndarray) -> np.ndarray:
+        """The network's logits (W / BAND, 11) for one strip (STRIP_HEIGHT, W)."""
+        features = self.front.run(strip[None, :, :, None])[0]
+        return recurrent_logits(features, self.recurrent)[0]
 
     def read(self, ink: np.ndarray) -> tuple[Reading, tuple[int, int, float]] | None:
         """The greedy reading of ``ink`` and the strip's origin (left, top, scale); None when blank."""
@@ -74,18 +96,58 @@ class StripReader:
         if prepared is None:
             return None
         strip, origin = prepared
-        return greedy_read(self._forward(strip[None, :, :, None]).numpy()[0]), origin
+        return greedy_read(self.logits(strip)), origin
 
 
 SHIPPED_READER = "number-reader-v1"  # the strip reader in the repo's models/
 
 
-def load_strip_reader(run_dir) -> StripReader:
-    """A saved strip reader (a folder holding ``model.keras``), loaded without running code from it."""
-    import keras
+def load_recurrent(path: Path) -> dict[str, np.ndarray]:
+    """The recurrent weights saved in ``path`` (``RECURRENT_KEYS``, float32); ``LiteFileError`` naming
+    the file when it is missing, damaged or lacks one."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            weights = {key: saved[key].astype(np.float32) for key in RECURRENT_KEYS}
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise LiteFileError(f"{path} does not hold the strip reader's recurrent weights ({exc})") from exc
+    units = weights["forward_recurrent_kernel"].shape[0]
+    if weights["dense_kernel"].shape != (2 * units, BLANK + 1):
+        raise LiteFileError(f"{path} holds weights of another shape than the strip reader's")
+    return weights
 
+
+def load_strip_reader(run_dir) -> StripReader:
+    """The strip reader saved in ``run_dir`` (a folder holding ``model.keras``), read with LiteRT and NumPy.
+
+    Its LiteRT files are made first when missing or stale (``_litert_folder``); ``LiteFileError``
+    naming the folder when they cannot be.
+    """
     run_dir = Path(run_dir)
-    return StripReader(keras.saving.load_model(run_dir / "model.keras", compile=False), run_dir)
+    folder = _litert_folder(run_dir)
+    return StripReader(load_lite_model(folder / FRONT_FILE), load_recurrent(folder / RECURRENT_FILE), run_dir)
+
+
+def _litert_folder(run_dir: Path) -> Path:
+    """The folder holding fresh LiteRT files of the reader in ``run_dir``: the folder itself, else
+    its copy in the user cache; made there (the cache when the folder is read-only) when neither is."""
+    model_file = run_dir / "model.keras"
+    if not model_file.is_file():
+        raise LiteFileError(f"{run_dir} holds no strip reader (no model.keras)")
+    cached = cache_dir() / "litert" / f"{run_dir.name}-{file_sha256(model_file)[:16]}"
+    for folder in (run_dir, cached):
+        if reader_files_fresh(folder, model_file):
+            return folder
+    if not tensorflow_installed():
+        raise LiteFileError(
+            f"{run_dir} has no up-to-date {FRONT_FILE} and {RECURRENT_FILE}, and TensorFlow, which makes them "
+            "from model.keras, is not installed (make them where it is: recognizer.nets.strip.convert_saved_reader)"
+        )
+    try:
+        return convert_saved_reader(model_file, [run_dir, cached])  # the cache when the folder is read-only
+    except OSError as exc:
+        raise LiteFileError(f"neither {run_dir} nor {cached} can hold the reader's LiteRT files ({exc})") from exc
+    except Exception as exc:  # Keras' and the converter's errors come in many kinds: all mean "unreadable"
+        raise LiteFileError(f"the strip reader in {run_dir} could not be converted to LiteRT ({exc})") from exc
 
 
 def load_shipped_reader() -> StripReader | None:
@@ -96,7 +158,7 @@ def load_shipped_reader() -> StripReader | None:
         return None
     try:
         return load_strip_reader(folder)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError):  # LiteFileError is a ValueError
         return None
 
 

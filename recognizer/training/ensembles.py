@@ -18,11 +18,12 @@ import numpy as np
 
 from recognizer.core import paths
 from recognizer.core.classes import NUM_CLASSES, NUM_CLASSES_WITH_NOT_DIGIT
-from recognizer.core.runs import MODEL_FILE, check_run_name, model_file_of, write_run_folder
+from recognizer.core.runs import LITERT_FILE, MODEL_FILE, check_run_name, model_file_of, write_run_folder
 from recognizer.core.storage import read_json_or, write_json_atomic
 from recognizer.evaluation.answers import mnist_test_set, write_test_answers
 from recognizer.evaluation.holdout import pen_holdout_report
 from recognizer.evaluation.metrics import classification_report
+from recognizer.nets.convert import write_classifier_litert
 from recognizer.reading.recognizer import Recognizer
 from recognizer.training.run_files import run_metrics
 
@@ -151,6 +152,7 @@ def _write_ensemble_run(folder: Path, name: str, run_dirs: list[Path], model, an
     """The files of a run folder for an ensemble; ``answers``: the test labels and its probabilities."""
     y_test, proba = answers
     model.save(folder / MODEL_FILE)
+    write_classifier_litert(model, folder / LITERT_FILE, folder / MODEL_FILE)  # scores only: no teaching
     config = {
         "architecture": "ensemble",
         "members": [run_dir.name for run_dir in run_dirs],

@@ -18,8 +18,8 @@ import numpy as np
 
 from recognizer.core.preprocess import to_model_input
 from recognizer.core.storage import write_bytes_atomic
-from recognizer.nets.convert import LITE_KINDS, to_tflite
-from recognizer.reading.lite import LiteScorer
+from recognizer.nets.convert import LITE_KINDS, to_litert
+from recognizer.reading.lite import LiteModel
 
 
 def save_saved_model(model, folder: str | os.PathLike) -> Path:
@@ -60,6 +60,12 @@ def keras_scorer(model):
     return lambda images: forward(to_model_input(images)).numpy()
 
 
+def lite_scorer(flatbuffer: bytes):
+    """A LiteRT flatbuffer's scores for MNIST-format images, as a plain function (read with LiteRT)."""
+    lite = LiteModel(flatbuffer)
+    return lambda images: lite.run(to_model_input(images))[0]
+
+
 def export_all(
     model, folder: str | os.PathLike, calibration: np.ndarray, x_test, y_test, calls: int = 200
 ) -> list[dict]:
@@ -73,10 +79,10 @@ def export_all(
     # The SavedModel holds the same graph as the Keras model: its numbers are Keras's.
     rows = [_row("SavedModel (TF Serving)", saved, folder_bytes(saved), keras_score, base, base, x_test, calls)]
     for kind in LITE_KINDS:
-        flatbuffer = to_tflite(model, kind, calibration if kind == "int8" else None)
+        flatbuffer = to_litert(model, kind, calibration if kind == "int8" else None)
         path = folder / f"model_{kind}.tflite"
         write_bytes_atomic(path, flatbuffer)
-        score = LiteScorer(flatbuffer).scores
+        score = lite_scorer(flatbuffer)
         rows.append(
             _row(f"TFLite {kind}", path, len(flatbuffer), score, accuracy(score, x_test, y_test), base, x_test, calls)
         )

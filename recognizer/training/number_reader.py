@@ -26,8 +26,8 @@ from recognizer.data.mnist import load_mnist
 from recognizer.data.pen import default_pen_digits_path, load_pen_digits, writer_split
 from recognizer.data.styles import VARIANTS, styled
 from recognizer.evaluation.numbers import reader_report
-from recognizer.nets.strip import STRIP_HEIGHT, build_sequence_model, ctc_loss, strip_from_ink
-from recognizer.reading.strip_reader import StripReader
+from recognizer.nets.strip import STRIP_HEIGHT, build_sequence_model, ctc_loss, strip_from_ink, write_reader_files
+from recognizer.reading.strip_reader import load_strip_reader
 
 # --- Training numbers -------------------------------------------------------------------------
 
@@ -211,8 +211,9 @@ class NumberReaderConfig:
 def train_number_reader(config: NumberReaderConfig, out_dir: Path, made_by: str = "", callbacks=()) -> Path:
     """Train a strip reader as ``config`` says and save it in ``out_dir`` (written whole or not at all).
 
-    ``out_dir`` gets ``model.keras`` (no optimizer state), ``config.json``, ``history.json`` and
-    ``metrics.json`` (the reader alone on held-out writers, training time, ``made_by``).
+    ``out_dir`` gets ``model.keras`` (no optimizer state), the LiteRT files the app reads it with
+    (``write_reader_files``), ``config.json``, ``history.json`` and ``metrics.json`` (the reader alone
+    on held-out writers, read as the app reads, training time, ``made_by``).
     """
     import shutil
 
@@ -229,19 +230,26 @@ def train_number_reader(config: NumberReaderConfig, out_dir: Path, made_by: str 
     val = training_strips(writers, x[55_000:], y[55_000:], max(200, config.samples // 50), config.seed + 1)
     model, history = train_sequence_model(train, val, config.epochs, config.learning_rate, callbacks)
     model = inference_copy(model)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        model.save(tmp / "model.keras")
+        write_reader_files(model, tmp)
+        # Measured through the files just written, as the app will read them.
+        exact = reader_report(load_strip_reader(tmp), pen.subset(held_idx), config.held_out_numbers)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # no half-made folder left behind
+        raise
     metrics = {
         "kind": NUMBER_READER_KIND,
-        "held_out_exact": reader_report(StripReader(model), pen.subset(held_idx), config.held_out_numbers),
+        "held_out_exact": exact,
         "train_seconds": round(time.perf_counter() - started, 1),
         "train_numbers": len(train[0]),
         "parameter_count": int(model.count_params()),
         "made_by": made_by,
     }
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save(tmp / "model.keras")
     write_json_atomic(tmp / "config.json", config.to_dict())
     write_json_atomic(tmp / "history.json", {k: [float(v) for v in vals] for k, vals in history.items()})
     write_json_atomic(tmp / "metrics.json", metrics)

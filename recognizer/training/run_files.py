@@ -2,6 +2,7 @@
 
 A run folder (``<runs dir>/<YYYYmmdd-HHMMSS>-<architecture>``) holds:
 - ``model.keras``: the trained model;
+- ``model.tflite`` (and its ``.json`` stamp): the same model for LiteRT, which the app reads with;
 - ``config.json``: the ``TrainConfig`` that made it;
 - ``history.json``: per-epoch train/val loss and accuracy and the learning rate;
 - ``metrics.json``: the test-set report (``recognizer.evaluation.metrics.classification_report``),
@@ -24,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.core.runs import MODEL_FILE
+from recognizer.core.runs import LITERT_FILE, MODEL_FILE
 from recognizer.core.storage import write_json_atomic
 from recognizer.evaluation.answers import write_test_answers
 from recognizer.evaluation.holdout import calibration_holdout_report, not_digit_holdout_report, pen_holdout_report
 from recognizer.evaluation.metrics import classification_report
+from recognizer.nets.convert import write_classifier_litert
 from recognizer.reading.recognizer import Recognizer
 from recognizer.training.config import TrainConfig
 from recognizer.training.datasets import DataSplit
@@ -87,7 +89,9 @@ def write_run_files(folder: Path, run_name: str, config: TrainConfig, fitted: Fi
     """Everything a run folder holds (see the module docstring), written into ``folder``."""
     from recognizer.nets.architectures import inference_copy
 
-    inference_copy(fitted.model).save(folder / MODEL_FILE)
+    saved = inference_copy(fitted.model)
+    saved.save(folder / MODEL_FILE)
+    write_classifier_litert(saved, folder / LITERT_FILE, folder / MODEL_FILE)  # what the app reads with
     metrics = run_metrics(run_name, fitted.model, folder / MODEL_FILE, tested.report, tested.pen_report, made)
     if tested.not_digit_report is not None:
         metrics["not_digit"] = tested.not_digit_report
