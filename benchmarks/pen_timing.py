@@ -21,6 +21,7 @@ Playwright's Python package and Chromium are needed; nothing here imports stream
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -302,17 +303,22 @@ def metric_value(page, label: str) -> str | None:
     return metric.first.get_by_test_id("stMetricValue").inner_text().strip()
 
 
+# What each page shows once it has answered a stroke: the app its prediction, the bare page its count.
+ANSWERS = {"app": re.compile(r"Prediction"), "bare": re.compile(r"Strokes\s*[1-9]")}
+
+
 def cold_start(
     browser,
     script: Path,
     log_path: Path,
     strokes: list[np.ndarray],
     env: dict | None = None,
-    answer: bool = True,
+    answer: re.Pattern | None = ANSWERS["app"],
     keep: bool = False,
 ) -> tuple[dict, Server | None]:
-    """Seconds from ``streamlit run`` to the canvas taking ink, and (``answer``) to the "Prediction"
-    of a digit drawn as soon as it does: the answer may wait for the model to load.
+    """Seconds from ``streamlit run`` to the canvas taking ink, and (``answer``: the text of the
+    metric that shows it) to the answer of a digit drawn as soon as it does: the app's may wait for
+    the model to load.
 
     The figures, and the server still running when ``keep`` (the caller stops it), else None.
     """
@@ -324,10 +330,10 @@ def cold_start(
         page.goto(server.url, wait_until="commit")
         box = canvas_box(page)
         interactive = time.perf_counter() - server.started
-        if answer:
+        if answer is not None:
             trace_with_mouse(page, canvas_strokes(strokes), box)
-            prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
-            prediction.wait_for(timeout=ANSWER_TIMEOUT_S * 2000)
+            shown = page.get_by_test_id("stMetric").filter(has_text=answer)
+            shown.wait_for(timeout=ANSWER_TIMEOUT_S * 2000)
             answered = round(time.perf_counter() - server.started, 2)
     except BaseException:
         stop_server(server)
