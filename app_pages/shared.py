@@ -35,8 +35,9 @@ LAST_DRAWING_KEY = "last_drawing"
 
 class ModelLoading:
     """One model loading in a background thread, while the Draw page shows its canvas.
-    ``recognizer`` waits for it (or not). A run read with LiteRT loads in a fraction of a second; one
-    whose LiteRT file is missing or stale is converted first, which imports TensorFlow (seconds)."""
+    ``recognizer`` waits for it (or not). A run read with LiteRT loads at once, in a fraction of a
+    second; one whose LiteRT file is missing or stale is converted first, which imports TensorFlow
+    (seconds): that load waits until the visitor's page is on screen (``page_on_screen``)."""
 
     def __init__(self, model_dir: str):
         self.model_dir = model_dir
@@ -49,18 +50,22 @@ class ModelLoading:
         threading.Thread(target=self._load, name=f"load-{Path(model_dir).name}").start()
 
     def _load(self) -> None:
-        # Importing TensorFlow (for a conversion) is thousands of small file reads, each giving up
+        # A run read with LiteRT loads at once, in a fraction of a second. One that must be
+        # converted first imports TensorFlow: seconds of CPU and of the GIL, so it waits until the
+        # visitor's page is on screen. That import is thousands of small file reads, each giving up
         # the GIL; with the server's other threads about, taking it back waits out the switch
         # interval every time. A short interval while loading keeps the import near its time in a
         # bare process (docs/performance.md, "Cold start").
-        _page_on_screen.wait(PAGE_ON_SCREEN_WAIT_S)
+        from recognizer import load_recognizer
+        from recognizer.reading.networks import fresh_litert_file
+
+        converts = fresh_litert_file(Path(self.model_dir) / MODEL_FILE) is None
+        if converts:
+            _page_on_screen.wait(PAGE_ON_SCREEN_WAIT_S)
         previous = sys.getswitchinterval()
         sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
         try:
-            from recognizer import load_recognizer
-            from recognizer.reading.networks import fresh_litert_file
-
-            if fresh_litert_file(Path(self.model_dir) / MODEL_FILE) is None:
+            if converts:
                 import_tensorflow()  # its conversion imports TensorFlow: never beside a page's import
             self._recognizer = load_recognizer(self.model_dir)
             _freeze_the_heap()

@@ -2,7 +2,8 @@
 
 TensorFlow and Keras cannot be imported here (a serving install lacks them; in a full install this
 script blocks them), and the app still reads a drawn digit, a number and a photo, saves a
-correction and learns it for the visitor, while Train and Explore say what needs the full install.
+correction and learns it for the visitor, while Train and Explore say what needs the full install;
+an active run that lacks its LiteRT file is named, and the shipped model answers.
 ``tests/test_serving.py`` runs it in a new process; CI also runs that test in a virtual environment
 made from requirements-serve.txt alone.
 """
@@ -96,11 +97,34 @@ def check_other_pages(at) -> None:
     assert any("needs TensorFlow" in i.value and "requirements.txt" in i.value for i in at.info)
 
 
+def check_a_run_without_its_litert_file(tmp: Path) -> None:
+    """An active run that lacks its LiteRT file (it cannot be made here): the page names the run and
+    answers with the shipped model."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from recognizer.core.runs import set_active, shipped_active_dir
+
+    run = tmp / "runs" / "no-litert"
+    shutil.copytree(shipped_active_dir(), run)
+    (run / "model.tflite").unlink()
+    set_active(run)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert any("no-litert has no LiteRT file" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert metric(at, "Prediction") == "4"  # answered by the shipped model
+
+
 def main() -> int:
+    import tempfile
+
     sys.meta_path.insert(0, NoTensorFlow())
     drawn = drawings()
     stand_in_canvas(drawn)
     check_draw_page(drawn)
+    with tempfile.TemporaryDirectory() as tmp:
+        check_a_run_without_its_litert_file(Path(tmp))
     loaded = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
     assert loaded == [], loaded
     print("served without TensorFlow")

@@ -106,6 +106,11 @@ def _corrupt_model(run):
     (run / "model.keras").write_bytes(b"PK\x03\x04 half a zip file")
 
 
+def _truncated_litert(run):
+    litert = run / "model.tflite"
+    litert.write_bytes(litert.read_bytes()[:1000])  # its stamp still names the model: read, and refused
+
+
 def _corrupt_metrics(run):
     (run / "metrics.json").write_text('{"test_accuracy": "oops"')
 
@@ -114,19 +119,32 @@ def _odd_metrics(run):
     (run / "metrics.json").write_text('{"test_accuracy": "oops", "model": 3}')
 
 
-@pytest.mark.parametrize("damage", [_corrupt_model, _corrupt_metrics, _odd_metrics])
+@pytest.mark.parametrize("damage", [_corrupt_model, _truncated_litert, _corrupt_metrics, _odd_metrics])
 def test_every_page_opens_when_the_active_run_is_damaged(tiny_run, tmp_path, damage):
+    import time
+
+    from app_pages import shared
     from recognizer.core.runs import shipped_active_dir
 
     _activate_broken_copy(tiny_run, tmp_path, damage)
+    shared.page_on_screen()  # as the canvas reports once a browser has built the page
     for page in ("app_pages/draw.py", "app_pages/train.py", "app_pages/explore.py"):
         at = AppTest.from_file(APP, default_timeout=90).run()
         if page != "app_pages/draw.py":
             at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
-    at = AppTest.from_file(APP, default_timeout=90).run()
-    if damage is _corrupt_model:
-        assert any("could not be loaded" in w.value for w in at.warning)
+    deadline = time.monotonic() + 120  # the broken model's load has failed by then, or it hangs
+    while True:
+        at = AppTest.from_file(APP, default_timeout=90).run()
+        if not shared.model_ready() and time.monotonic() < deadline:
+            time.sleep(0.2)
+            continue
+        break
+    at = AppTest.from_file(APP, default_timeout=90).run()  # the load has ended: the page says how
+    if damage in (_corrupt_model, _truncated_litert):
+        assert any("could not be loaded" in w.value for w in at.warning), [w.value for w in at.warning]
         assert any(shipped_active_dir().name in c.value for c in at.sidebar.caption)
+        if damage is _truncated_litert:  # the page names the file at fault
+            assert any("model.tflite" in w.value for w in at.warning), [w.value for w in at.warning]
     else:
         assert any("broken" in c.value for c in at.sidebar.caption)  # the run loads, its metrics are skipped

@@ -1,7 +1,9 @@
-"""The app's model load in the background gives way to the first page (app_pages/shared.py).
+"""The app's model load in the background (app_pages/shared.py).
 
-The load waits until the Draw page's canvas has reported back (``page_on_screen``), or at most
-``PAGE_ON_SCREEN_WAIT_S``; a page that waits for the model starts it at once.
+A run read with LiteRT loads at once. One that must be converted first (its LiteRT file missing or
+stale: TensorFlow's import, seconds of CPU) waits until the Draw page's canvas has reported back
+(``page_on_screen``), or at most ``PAGE_ON_SCREEN_WAIT_S``; a page that waits for the model starts
+it at once.
 """
 
 from __future__ import annotations
@@ -50,8 +52,28 @@ HOLD_S = 2.0  # how long the held load is watched; an ungated one begins within 
 HANG_S = 120.0  # a cap that only a hang reaches
 
 
-def test_the_load_waits_for_the_page_and_starts_when_it_is_on_screen(page_not_yet_on_screen, load_begins, tiny_run):
+@pytest.fixture
+def unconverted_run(tiny_run, tmp_path):
+    """A copy of the tiny run without its LiteRT file: loading it converts it first."""
+    import shutil
+
+    run = shutil.copytree(tiny_run, tmp_path / "unconverted")
+    (run / "model.tflite").unlink()
+    return run
+
+
+def test_a_run_read_with_litert_loads_at_once(page_not_yet_on_screen, load_begins, tiny_run):
+    started = time.monotonic()
     loading = shared.ModelLoading(str(tiny_run))
+    begun = load_begins(timeout=HANG_S)
+    assert begun is not None and begun - started < HOLD_S  # no wait for the page: nothing to give way to
+    assert loading.recognizer(wait=True) is not None
+
+
+def test_a_load_that_converts_waits_for_the_page_and_starts_when_it_is_on_screen(
+    page_not_yet_on_screen, load_begins, unconverted_run
+):
+    loading = shared.ModelLoading(str(unconverted_run))
     # Held at the gate: the load's work has not even begun.
     assert load_begins(timeout=HOLD_S) is None
     assert not loading.done
@@ -63,21 +85,21 @@ def test_the_load_waits_for_the_page_and_starts_when_it_is_on_screen(page_not_ye
     assert loading.done and not loading.failed
 
 
-def test_the_probe_sees_an_ungated_load_begin_at_once(page_not_yet_on_screen, load_begins, tiny_run):
+def test_the_probe_sees_an_ungated_load_begin_at_once(page_not_yet_on_screen, load_begins, unconverted_run):
     """The control: with the page already on screen the same probe sees the load begin well within
     ``HOLD_S``, so its silence above is the gate holding the load, not a probe that sees nothing."""
     shared.page_on_screen()
     started = time.monotonic()
-    loading = shared.ModelLoading(str(tiny_run))
+    loading = shared.ModelLoading(str(unconverted_run))
     begun = load_begins(timeout=HANG_S)
     assert begun is not None and begun - started < HOLD_S
     assert loading.recognizer(wait=True) is not None
 
 
-def test_the_load_does_not_wait_for_ever(monkeypatch, tiny_run):
+def test_the_load_does_not_wait_for_ever(monkeypatch, unconverted_run):
     monkeypatch.setattr(shared, "_page_on_screen", shared.threading.Event())
     monkeypatch.setattr(shared, "PAGE_ON_SCREEN_WAIT_S", 0.2)
-    loading = shared.ModelLoading(str(tiny_run))
+    loading = shared.ModelLoading(str(unconverted_run))
     assert loading.recognizer(wait=True) is not None  # no report ever came: it loaded anyway
 
 
