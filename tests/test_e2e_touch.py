@@ -111,6 +111,8 @@ def _button(page, name: str):
 
 
 def test_undo_and_clear_are_buttons_and_the_answer_follows_them(phone):
+    from playwright.sync_api import expect
+
     box = pen_timing.canvas_box(phone)
     bar = np.array([[140.0, 40.0 + 10 * k] for k in range(20)])  # a "1" from the top down
     top = np.array([[60.0 + 10 * k, 40.0] for k in range(9)])  # a bar to its left: a "7"
@@ -122,5 +124,6 @@ def test_undo_and_clear_are_buttons_and_the_answer_follows_them(phone):
     _prediction_is(phone, "1")
     _button(phone, "Clear").tap()
     phone.get_by_text("Draw a digit on the canvas").wait_for()
-    assert phone.get_by_test_id("stMetric").filter(has_text="Prediction").count() == 0
-    assert _button(phone, "Undo").is_disabled()
+    # Streamlit keeps the last run's elements on screen, faded, until the new run replaces them.
+    expect(phone.get_by_test_id("stMetric").filter(has_text="Prediction")).to_have_count(0, timeout=30_000)
+    expect(_button(phone, "Undo")).to_be_disabled(timeout=30_000)
