@@ -23,7 +23,7 @@ from recognizer.core.figures import (
     roc_figure,
 )
 from recognizer.core.preprocess import to_unit
-from recognizer.core.runs import ModelNotFoundError, set_active
+from recognizer.core.runs import BATCHES_FILE, ModelNotFoundError, set_active
 from recognizer.core.storage import file_stamp
 from recognizer.evaluation import curves
 from recognizer.evaluation.metrics import CellSamples, cell_samples
@@ -132,7 +132,9 @@ def learning_curves(run: dict) -> None:
     if not isinstance(history, dict) or not history.get("loss"):
         st.info("This run has no learning curves (history.json is missing or empty).")
         return
-    st.plotly_chart(learning_curves_figure(history), width="stretch", key="explore_curves")
+    curve = cached.run_file(run["path"], BATCHES_FILE)  # runs trained before it was kept have none
+    figure = learning_curves_figure(history, curve if isinstance(curve, dict) else None)
+    st.plotly_chart(figure, width="stretch", key="explore_curves")
 
 
 def confusion_matrix(run: dict, cm: np.ndarray) -> None:

@@ -32,12 +32,14 @@ PHASE_TEXT = {
 }
 
 
-def learning_curves(history: list[dict]):
-    """The shared learning-curve figure, from a job's per-epoch progress records."""
+def learning_curves(progress: dict, config: TrainConfig | None):
+    """The shared learning-curve figure, from a job's progress: its curve within epochs and its
+    per-epoch records (validation, once an epoch ends)."""
+    history = progress.get("history") or []
     keys = ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate")
-    return learning_curves_figure(
-        {"epoch": [h["epoch"] for h in history], **{k: [h.get(k) for h in history] for k in keys}}
-    )
+    per_epoch = {"epoch": [h["epoch"] for h in history], **{k: [h.get(k) for h in history] for k in keys}}
+    validated = config.validation_split > 0 if config else None
+    return learning_curves_figure(per_epoch, progress.get("curve"), validated=validated)
 
 
 def _job_config(job_dir: Path) -> TrainConfig | None:
@@ -46,8 +48,12 @@ def _job_config(job_dir: Path) -> TrainConfig | None:
 
 
 def _current_learning_rate(progress: dict, config: TrainConfig | None) -> float | None:
-    # The job records the rate each epoch starts with (and any plateau cut at its end).
+    # Within an epoch, the curve's last point has the rate as scheduled now; before the epoch's
+    # first point, the job's record of the rate the epoch starts with (after any plateau cut).
+    curve = progress.get("curve") or {}
     logged = progress.get("learning_rate")
+    if curve.get("epoch") and curve["epoch"][-1] > progress.get("epoch", 0) and curve["learning_rate"][-1]:
+        logged = curve["learning_rate"][-1]
     return logged if logged is not None else (config.learning_rate if config else None)
 
 
@@ -59,11 +65,10 @@ def live_view(job_dir: Path) -> None:
     _progress_bar(progress, config)
     _stalled_hint(progress)
     _live_metrics(progress, config)
-    history = progress.get("history") or []
-    if history:
-        st.plotly_chart(learning_curves(history), width="stretch", key="live-curves")
+    if progress.get("history") or (progress.get("curve") or {}).get("epoch"):
+        st.plotly_chart(learning_curves(progress, config), width="stretch", key="live-curves")
     else:
-        st.caption("The learning curves appear after the first epoch.")
+        st.caption("The learning curves appear after the first few batches.")
     _stop_controls(status, job_dir)
 
 
@@ -168,9 +173,9 @@ def _run_outcome(last: dict, job_id: str, status: str) -> None:
             f"Last job `{job_id}` was stopped after {metrics.get('epochs_run', '?')} epoch(s) and kept its "
             f"best weights: {accuracy}. It is not active; activate it if it is good enough."
         )
-    history = last.get("progress", {}).get("history") or []
-    if history:
-        st.plotly_chart(learning_curves(history), width="stretch", key="last-curves")
+    progress = last.get("progress") or {}
+    if progress.get("history") or (progress.get("curve") or {}).get("epoch"):
+        st.plotly_chart(learning_curves(progress, None), width="stretch", key="last-curves")
     if not _is_active(run_dir):
         st.button(
             "Make it the active model", on_click=activate, args=(str(run_dir), run_dir.name), disabled=not admin_ok()

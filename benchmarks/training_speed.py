@@ -181,3 +181,54 @@ def keras_io_run(
         callbacks=[Clock()],
     )
     return clock.report("keras.io simple MNIST convnet", steps)
+
+
+def curve_overhead(name: str, mnist, repeats: int = 3, **overrides) -> dict:
+    """What recording the training curve costs: preset ``name`` trained with and without it.
+
+    The two alternate (on, off, then off, on, ...) so that a machine growing busier or quieter
+    weighs on both; medians of ``repeats`` each. ``point_us`` is one point's own cost (deciding
+    it is due, and adding it), timed apart from Keras, which the A/B's noise cannot show.
+    """
+    import keras
+
+    from recognizer.training.config import TrainConfig
+    from recognizer.training.datasets import add_drawing_data, split_data
+    from recognizer.training.hooks import TrainingHooks
+    from recognizer.training.loop import compiled_model, fit
+
+    config = TrainConfig.preset(name, **overrides).validate()
+    data = add_drawing_data(config, split_data(config, mnist))
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    points = 0
+    for k in range(repeats):
+        for recording in (True, False) if k % 2 == 0 else (False, True):
+            keras.utils.set_random_seed(config.seed)
+            fitted = fit(compiled_model(config), data, config, TrainingHooks(), curve_points=recording)
+            seconds[recording].append(fitted.seconds)
+            points = max(points, len(fitted.curve["epoch"]))
+    on, off = float(np.median(seconds[True])), float(np.median(seconds[False]))
+    return {
+        "preset": name,
+        "repeats": repeats,
+        "with_curve_s": round(on, 2),
+        "without_curve_s": round(off, 2),
+        "ratio": round(on / off, 4),
+        "points": points,
+        "point_us": round(point_cost_us(), 2),
+    }
+
+
+def point_cost_us(points: int = 20_000) -> float:
+    """Microseconds one curve point costs: ``BatchCurve.due`` and ``BatchCurve.add`` together."""
+    from recognizer.training.batch_curves import BatchCurve
+
+    curve = BatchCurve(
+        steps_per_epoch=points, batch_size=1, train_samples=points, points_per_epoch=points, min_seconds=0
+    )
+    logs = {"loss": 0.1, "accuracy": 0.9}
+    started = time.perf_counter()
+    for step in range(points):
+        if curve.due(0, step):
+            curve.add(0, step, logs, 0.001)
+    return (time.perf_counter() - started) / points * 1e6

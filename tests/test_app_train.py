@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fcntl
+import json
 import os
 import subprocess
 import time
@@ -195,6 +196,23 @@ def test_a_running_job_is_shown_live_from_disk_and_can_be_stopped(stand_in_job):
     assert not at.exception
     assert (job_dir / "stop").exists()
     assert any("Stopping after the current batch" in i.value for i in at.info)
+
+
+def test_the_curve_shows_within_the_first_epoch_with_the_rate_as_scheduled_now(stand_in_job):
+    job_dir, _ = stand_in_job
+    progress = read_json(job_dir / "progress.json")
+    xs = [k / 100 for k in range(1, 8)]  # 7 % of the first epoch: no epoch has ended
+    curve = {"epoch": xs, "loss": [2.3 - k / 10 for k in range(7)], "accuracy": [0.1 * k for k in range(7)]}
+    curve["learning_rate"] = [1e-3 * (k + 1) for k in range(7)]  # a one-cycle warm-up
+    write_json_atomic(job_dir / "progress.json", {**progress, "epoch": 0, "history": [], "curve": curve})
+    at = open_train_page()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Learning rate"] == "7.00e-03"
+    [chart] = at.get("plotly_chart")
+    traces = json.loads(chart.proto.spec)["data"]
+    loss = next(t for t in traces if t["name"] == "train (raw)")
+    assert loss["x"] == xs and loss["y"] == curve["loss"]
+    assert next(t for t in traces if t["name"] == "learning rate")["y"] == curve["learning_rate"]
 
 
 def test_a_job_without_progress_for_a_while_says_why(stand_in_job):

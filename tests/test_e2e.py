@@ -212,21 +212,35 @@ def test_correction_is_saved_from_the_page(page, app_url, pen, tmp_path_factory)
     assert drawn > 0.8 and drawn > others + 0.2, (drawn, others)  # others: how alike other digits' inputs come
 
 
+# Every 100 ms, the number of points of the live chart's first series (the raw training loss).
+COUNT_LIVE_POINTS = """() => {
+    window.livePoints = [];
+    setInterval(() => {
+        const chart = document.querySelector('.st-key-live-curves .js-plotly-plot');
+        if (chart && chart.data && chart.data.length) window.livePoints.push(chart.data[0].x.length);
+    }, 100);
+}"""
+
+
 def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url, mnist):  # the job trains from MNIST
     page.goto(f"{app_url}/train")
     page.get_by_role("heading", name="Train a model").wait_for()
     page.get_by_text("Quick", exact=True).click()
-    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("2")
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("3")
     page.get_by_text("Advanced settings", exact=True).click()  # the subset is an advanced setting
-    page.get_by_role("spinbutton", name="MNIST images to use", exact=True).fill("6000")
+    page.get_by_role("spinbutton", name="MNIST images to use", exact=True).fill("12000")
     page.get_by_role("spinbutton", name="MNIST images to use", exact=True).press("Tab")
     page.get_by_role("button", name="Start training").click()
+    page.evaluate(COUNT_LIVE_POINTS)
     started = page.get_by_text(re.compile(r"Started job \S+"))
     started.wait_for()
     job_id = re.search(r"Started job (\S+?)\.?$", started.inner_text().strip()).group(1).strip("`")
     # Live progress: the bar names the epoch and batch while it trains.
-    page.get_by_text(re.compile(r"Epoch [12] of 2 · batch \d+ of \d+")).wait_for(timeout=JOB_CAP_MS)
+    page.get_by_text(re.compile(r"Epoch [123] of 3 · batch \d+ of \d+")).wait_for(timeout=JOB_CAP_MS)
     page.get_by_text(f"Last job {job_id} finished").wait_for(timeout=JOB_CAP_MS)
+    # The curve was drawn while the job trained, and grew between the page's refreshes.
+    seen = sorted(set(page.evaluate("window.livePoints")))
+    assert len(seen) >= 2 and seen[0] < seen[-1], seen
     # The finished run is in the run history: the table (drawn on a canvas) and its run picker.
     # The page redraws once more as the job ends, which can close an open dropdown: retry.
     page.get_by_test_id("stDataFrame").first.wait_for()

@@ -79,6 +79,22 @@ def test_batches_are_written_at_most_once_an_interval_epochs_always(tmp_path, cl
     assert progress["step"] == 5 and [h["epoch"] for h in progress["history"]] == [1]
 
 
+def test_the_curve_reaches_the_progress_file_with_the_next_write(tmp_path, clock):
+    hooks = FileProgress(tmp_path)
+    hooks.on_train_begin(TRAIN_INFO)
+    hooks.on_epoch_begin(0, 0.001)
+    points = [{"epoch": 0.1 * k, "loss": 1.0 / k, "accuracy": 0.5, "learning_rate": 0.001 * k} for k in (1, 2)]
+    for step, point in enumerate(points):
+        clock.now += PROGRESS_INTERVAL
+        hooks.on_batch_end(0, step, LOGS)
+        hooks.on_curve_point(point)
+    curve = written(tmp_path)["curve"]  # written by the second batch: the first point only
+    assert curve == {"epoch": [0.1], "loss": [1.0], "accuracy": [0.5], "learning_rate": [0.001]}
+    hooks.on_epoch_end(0, {**LOGS, "learning_rate": 0.002})
+    assert written(tmp_path)["curve"]["learning_rate"] == [0.001, 0.002]
+    assert [p.name for p in tmp_path.iterdir()] == ["progress.json"]  # atomic writes leave no temp files
+
+
 def test_a_download_is_reported_as_its_own_phase_throttled_like_batches(tmp_path, clock):
     hooks = FileProgress(tmp_path)
     hooks.on_download(0, 9_912_422, "train-images-idx3-ubyte.gz")

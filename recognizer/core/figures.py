@@ -106,45 +106,136 @@ _CURVES = [  # history key, legend name, colour, dash, panel
     ("accuracy", "train", BLUE, "solid", 2),
     ("val_accuracy", "validation", RED, "dash", 2),
 ]
+SMOOTHING = 0.6  # TensorBoard's default weight: the raw curve stays visible, faint, beneath
 
 
 def _has_values(values) -> bool:
     return bool(values) and any(v is not None for v in values)
 
 
-def learning_curves_figure(history: dict) -> go.Figure:
-    """Loss and accuracy per epoch (train vs validation), and the learning rate in a panel of its own.
+def _values(*series) -> list[float]:
+    return [float(v) for values in series if values for v in values if v is not None]
 
-    ``history`` is a run's history.json: lists per key (loss, val_loss, accuracy, ...). The rate has
-    its own panel because a second y axis on the loss panel printed its ticks over the accuracy axis.
+
+def smoothed(values, weight: float = SMOOTHING) -> list[float | None]:
+    """An exponential moving average, debiased at the start as TensorBoard's is; gaps stay gaps.
+
+    >>> [round(v, 3) if v is not None else v for v in smoothed([1.0, None, 3.0], weight=0.5)]
+    [1.0, None, 2.333]
     """
-    with_rate = _has_values(history.get("learning_rate"))
+    out, average, count = [], 0.0, 0
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        average, count = weight * average + (1 - weight) * value, count + 1
+        out.append(average / (1 - weight**count))
+    return out
+
+
+def learning_curves_figure(history: dict, curve: dict | None = None, validated: bool | None = None) -> go.Figure:
+    """Loss and accuracy against epochs, and the learning rate in a panel of its own.
+
+    ``history`` is a run's history.json: lists per epoch (loss, val_loss, accuracy, ...). ``curve``
+    is its batches.json (``recognizer.training.batch_curves``): points within epochs, drawn faint
+    and smoothed in place of the per-epoch training points. The x axis is continuous epochs: a
+    validation point sits at the end of its epoch. ``validated``: whether the run holds out a
+    validation split (None: as the history shows). Accuracy never goes above 100 %, loss never
+    below 0. The rate has its own panel because a second y axis on the loss panel printed its ticks
+    over the accuracy axis.
+    """
+    curve = curve if curve and _has_values(curve.get("loss")) else None
+    epochs = history.get("epoch") or list(range(1, len(history.get("loss") or []) + 1))
+    rate_x, rates = (curve["epoch"], curve.get("learning_rate")) if curve else (epochs, history.get("learning_rate"))
+    with_rate = _has_values(rates)
     titles = ("Loss", "Accuracy", "Learning rate") if with_rate else ("Loss", "Accuracy")
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.08)
-    epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
+    if curve:
+        _add_training_curve(fig, curve)
     for metric, name, color, dash, col in _CURVES:
-        if not _has_values(history.get(metric)):  # no validation split: no validation curves
+        if (curve and name == "train") or not _has_values(history.get(metric)):
+            continue  # the curve shows training; no validation split: no validation series
+        fig.add_trace(_epoch_trace(epochs, history[metric], metric, name, color, dash, col), row=1, col=col)
+    if with_rate:
+        _add_learning_rate(fig, rate_x, rates)
+    _honest_axes(fig, history, curve, max(_values(rate_x, epochs) or [1]))
+    if validated is False or (validated is None and not _has_values(history.get("val_loss"))):
+        fig.update_layout(legend_title_text="trained without a validation split:")
+    if not curve and len(epochs) == 1:
+        fig.add_annotation(
+            text="One epoch, and no curve within it: each series is a single point.",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=1.16,
+            showarrow=False,
+            font=dict(color=GREY),
+        )
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def _epoch_trace(epochs, values, metric: str, name: str, color: str, dash: str, col: int) -> go.Scatter:
+    return go.Scatter(
+        x=epochs,
+        y=values,
+        name=name,
+        mode="lines+markers",
+        line=dict(color=color, dash=dash),
+        legendgroup=name,
+        showlegend=col == 1,
+        cliponaxis=False,
+        hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
+    )
+
+
+def _add_training_curve(fig: go.Figure, curve: dict) -> None:
+    """The training loss and accuracy within epochs: the raw points faint, a smoothed line over them."""
+    for metric, col in (("loss", 1), ("accuracy", 2)):
+        raw = curve.get(metric) or []
+        if not _has_values(raw):
             continue
+        hover = f"epoch %{{x:.2f}}<br>{metric}: %{{y:.4f}}<extra></extra>"
+        faint = dict(color=BLUE, width=1)
         fig.add_trace(
             go.Scatter(
-                x=epochs,
-                y=history[metric],
-                name=name,
-                mode="lines+markers",
-                line=dict(color=color, dash=dash),
-                legendgroup=name,
+                x=curve["epoch"],
+                y=raw,
+                name="train (raw)",
+                mode="lines",
+                line=faint,
+                opacity=0.3,
+                legendgroup="raw",
                 showlegend=col == 1,
-                hovertemplate=f"epoch %{{x}}<br>{metric}: %{{y:.4f}}<extra></extra>",
+                hovertemplate=hover,
             ),
             row=1,
             col=col,
         )
-    if with_rate:
-        _add_learning_rate(fig, epochs, history["learning_rate"])
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return fig
+        fig.add_trace(
+            go.Scatter(
+                x=curve["epoch"],
+                y=smoothed(raw),
+                name="train",
+                mode="lines",
+                line=dict(color=BLUE),
+                legendgroup="train",
+                showlegend=col == 1,
+                hovertemplate=hover,
+            ),
+            row=1,
+            col=col,
+        )
+
+
+def _honest_axes(fig: go.Figure, history: dict, curve: dict | None, last_epoch: float) -> None:
+    """Epochs from 0; loss from 0; accuracy at most 100 %, starting a little under its lowest value."""
+    fig.update_xaxes(title_text="epoch", range=[0, last_epoch * 1.03])
+    losses = _values(history.get("loss"), history.get("val_loss"), (curve or {}).get("loss"))
+    fig.update_yaxes(range=[0, max(losses or [1.0]) * 1.05], row=1, col=1)
+    accuracies = _values(history.get("accuracy"), history.get("val_accuracy"), (curve or {}).get("accuracy"))
+    low = min(accuracies or [0.0])
+    fig.update_yaxes(range=[max(0.0, low - 0.1 * (1 - low) - 0.005), 1.0], tickformat=".1%", row=1, col=2)
 
 
 def _add_learning_rate(fig: go.Figure, epochs, rates) -> None:
@@ -153,14 +244,14 @@ def _add_learning_rate(fig: go.Figure, epochs, rates) -> None:
             x=epochs,
             y=rates,
             name="learning rate",
-            mode="lines",
+            mode="lines" if len(epochs) > 1 else "markers",
             line=dict(color=GREY, dash="dot"),
-            hovertemplate="epoch %{x}<br>learning rate: %{y:.2e}<extra></extra>",
+            hovertemplate="epoch %{x:.2f}<br>learning rate: %{y:.2e}<extra></extra>",
         ),
         row=1,
         col=3,
     )
-    fig.update_yaxes(row=1, col=3, rangemode="tozero", exponentformat="e", tickformat=".1e")
+    fig.update_yaxes(row=1, col=3, range=[0, max(_values(rates)) * 1.05], exponentformat="e", tickformat=".1e")
 
 
 # --- Test-set results -----------------------------------------------------------------------------

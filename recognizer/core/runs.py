@@ -25,6 +25,7 @@ from recognizer.core.storage import read_json, read_json_or, write_json_atomic
 ACTIVE_FILE = "active.json"
 NUMBER_READER_KIND = "number_reader"  # metrics.json "kind" of a strip reader (recognizer.reading.strip_reader)
 MODEL_FILE = "model.keras"
+BATCHES_FILE = "batches.json"  # the training curve within epochs (recognizer.training.batch_curves)
 LITERT_FILE = "model.tflite"  # the model read with LiteRT (scores and features), stamped by model.keras's hash
 PROBABILITIES_FILE = "test_probabilities.npz"  # every MNIST test probability of the run, float16
 MISCLASSIFIED_FILE = "misclassified.json"  # the MNIST test images the run gets wrong

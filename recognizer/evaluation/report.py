@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.core.runs import model_file_of
+from recognizer.core.runs import BATCHES_FILE, model_file_of
 from recognizer.core.storage import read_json_or
 from recognizer.core.units import megabytes
 from recognizer.data.mnist import DataError
@@ -69,13 +69,13 @@ def _test_labels_for(proba: np.ndarray) -> np.ndarray | None:
     return y_test[: len(proba)] if len(proba) <= len(y_test) else None
 
 
-def _curves_part(history: dict):
-    """The learning-curve figure, or why there is none."""
+def _curves_part(history: dict, curve: dict):
+    """The learning-curve figure (with the curve within epochs, when the run kept one), or why there is none."""
     from recognizer.core.figures import learning_curves_figure
 
     if not history.get("loss"):
         return "<p>No training history (e.g. an ensemble of trained models).</p>"
-    return learning_curves_figure(history)
+    return learning_curves_figure(history, curve)
 
 
 def _confusion_parts(metrics: dict) -> list:
@@ -143,7 +143,7 @@ def html_report(run_dir: str | os.PathLike, y_true: np.ndarray | None = None) ->
         "<h2>Training configuration</h2>",
         _table(sorted(config.items()), header=("setting", "value")),
         "<h2>Learning curves</h2>",
-        _curves_part(read_json_or(run_dir / "history.json", {})),
+        _curves_part(read_json_or(run_dir / "history.json", {}), read_json_or(run_dir / BATCHES_FILE, {})),
         "<h2>Confusion matrix</h2>",
         *_confusion_parts(metrics),
         "<h2>Calibration</h2>",

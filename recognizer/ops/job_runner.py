@@ -19,6 +19,7 @@ from pathlib import Path
 from recognizer.core.storage import read_json, read_json_or, write_json_atomic
 from recognizer.ops.job_state import LOCK_FD_ENV, now_text, process_identity, try_flock
 from recognizer.ops.jobs import JOB_THREADS
+from recognizer.training.batch_curves import append_point
 from recognizer.training.config import TrainConfig
 from recognizer.training.hooks import TrainingHooks
 from recognizer.training.loop import train
@@ -31,7 +32,8 @@ AUTOGROUP_TRIES, AUTOGROUP_RETRY_SECONDS = 20, 0.11
 
 
 class FileProgress(TrainingHooks):
-    """Writes a job's progress to ``progress.json`` (per epoch always, per batch at most twice a second)."""
+    """Writes a job's progress to ``progress.json`` (per epoch always, per batch at most twice a second),
+    with the training curve so far (``curve``: ``training.batch_curves``' columns)."""
 
     def __init__(self, job_dir: Path):
         self.job_dir = job_dir
@@ -82,6 +84,9 @@ class FileProgress(TrainingHooks):
         self.progress["eta_seconds"] = round(elapsed / done * (total - done), 1)
         if time.monotonic() - self.last_write >= PROGRESS_INTERVAL:
             self._write()
+
+    def on_curve_point(self, point) -> None:
+        append_point(self.progress.setdefault("curve", {}), point)
 
     def on_epoch_end(self, epoch, logs) -> None:
         self.progress["history"].append({"epoch": epoch + 1, **logs})

@@ -21,6 +21,10 @@ class TrainingHooks:
     def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
         """After each training batch: 0-based epoch and step, running loss and accuracy."""
 
+    def on_curve_point(self, point: dict[str, float | None]) -> None:
+        """About every 1 % of an epoch: a point of the training curve (``training.batch_curves``):
+        epoch (continuous), loss and accuracy over the batches since the last point, learning_rate."""
+
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """After each epoch: loss, accuracy, val_loss, val_accuracy, learning_rate."""
 

@@ -5,6 +5,7 @@ A run folder (``<runs dir>/<YYYYmmdd-HHMMSS>-<architecture>``) holds:
 - ``model.tflite`` (and its ``.json`` stamp): the same model for LiteRT, which the app reads with;
 - ``config.json``: the ``TrainConfig`` that made it;
 - ``history.json``: per-epoch train/val loss and accuracy and the learning rate;
+- ``batches.json``: the training curve about every 1 % of an epoch (``training.batch_curves``);
 - ``metrics.json``: the test-set report (``recognizer.evaluation.metrics.classification_report``),
   the held-out writers' figures, and how the model was made (training seconds, parameter count,
   model file size, ``made_by``);
@@ -19,19 +20,20 @@ half-written. docs/run-folder.md describes every file.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recognizer.core.runs import LITERT_FILE, MODEL_FILE
+from recognizer.core.runs import BATCHES_FILE, LITERT_FILE, MODEL_FILE
 from recognizer.core.storage import write_json_atomic
 from recognizer.evaluation.answers import write_test_answers
 from recognizer.evaluation.holdout import calibration_holdout_report, not_digit_holdout_report, pen_holdout_report
 from recognizer.evaluation.metrics import classification_report
 from recognizer.nets.convert import write_classifier_litert
 from recognizer.reading.recognizer import Recognizer
+from recognizer.training.batch_curves import empty_curve
 from recognizer.training.config import TrainConfig
 from recognizer.training.datasets import DataSplit
 
@@ -44,6 +46,7 @@ class Fitted:
     history: dict[str, list]
     seconds: float
     stopped_by_hand: bool
+    curve: dict[str, list] = field(default_factory=empty_curve)  # training.batch_curves' columns
 
 
 @dataclass
@@ -99,6 +102,7 @@ def write_run_files(folder: Path, run_name: str, config: TrainConfig, fitted: Fi
         metrics["calibration"] = tested.calibration
     write_json_atomic(folder / "config.json", config.to_dict())
     write_json_atomic(folder / "history.json", history_dict(fitted.history))
+    write_json_atomic(folder / BATCHES_FILE, fitted.curve)
     write_json_atomic(folder / "metrics.json", metrics)
     # Every test answer, so analysis pages never re-run the model (float16: 200 KB).
     write_test_answers(folder, tested.labels, tested.proba)
