@@ -209,6 +209,36 @@ def canvas_box(page) -> dict:
     return canvas.bounding_box()
 
 
+# What the mouse would hit at a point: the canvas lives in a shadow root, so look through shadow hosts.
+HIT_AT = """([x, y]) => {
+    let e = document.elementFromPoint(x, y);
+    while (e && e.shadowRoot) {
+        const inner = e.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === e) break;
+        e = inner;
+    }
+    return e ? e.tagName : null;
+}"""
+
+
+def ready_canvas_box(page, timeout: float = 20.0) -> dict:
+    """``canvas_box`` once the whole canvas takes the mouse: not clipped by a narrow column, and set
+    up (a new canvas sizes its parts as it starts, and ink drawn before that is lost).
+    ``AssertionError`` names what covers its bottom-right corner after ``timeout`` seconds."""
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    page.mouse.move(0, 0)  # the canvas's toolbar shows while the mouse is over it
+    deadline = time.monotonic() + timeout
+    while True:
+        box = canvas.bounding_box()
+        hit = page.evaluate(HIT_AT, [box["x"] + box["width"] - 10, box["y"] + box["height"] - 10])
+        if hit == "CANVAS":
+            return box
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the canvas's bottom-right corner is covered by {hit}")
+        page.wait_for_timeout(200)
+
+
 def trace_with_mouse(page, strokes: list[np.ndarray], box: dict) -> None:
     """Draw canvas-pixel strokes with the mouse, pen up between strokes."""
     for stroke in strokes:

@@ -296,3 +296,13 @@ def browser(app_url):
         chromium = pen_timing.launch_browser(p)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh laptop-sized page (1280x900) in its own browser context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()

@@ -29,42 +29,9 @@ RUN_CAP_MS = 180_000
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
-# What the mouse would hit at a point: the component lives in a shadow root, so look through
-# shadow hosts.
-HIT_AT = """([x, y]) => {
-    let e = document.elementFromPoint(x, y);
-    while (e && e.shadowRoot) {
-        const inner = e.shadowRoot.elementFromPoint(x, y);
-        if (!inner || inner === e) break;
-        e = inner;
-    }
-    return e ? e.tagName : null;
-}"""
-
-
 def _canvas_box(page):
-    """The canvas that takes the mouse (fabric puts an 'upper' canvas over the drawing one), once
-    the whole of it is reachable: not clipped by a narrow column on a laptop screen, and set up (a
-    new canvas sizes its parts as it starts)."""
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for()
-    page.mouse.move(0, 0)  # the canvas's toolbar shows while the mouse is over it
-    for _ in range(100):
-        box = canvas.bounding_box()
-        hit = page.evaluate(HIT_AT, [box["x"] + box["width"] - 10, box["y"] + box["height"] - 10])
-        if hit == "CANVAS":
-            return box
-        page.wait_for_timeout(200)
-    raise AssertionError(f"the canvas's bottom-right corner is covered by {hit}")
+    """The canvas that takes the mouse, once the whole of it does (``pen_timing.ready_canvas_box``)."""
+    return pen_timing.ready_canvas_box(page)
 
 
 def _placed(strokes: list[np.ndarray]) -> list[np.ndarray]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_e2e import CANVAS, _canvas_box, _prediction, _trace, _wait_for_metric, page  # noqa: F401
+from test_e2e import CANVAS, _canvas_box, _prediction, _trace, _wait_for_metric
 
 pytestmark = pytest.mark.browser
 
