@@ -188,7 +188,8 @@ def curve_overhead(name: str, mnist, repeats: int = 3, **overrides) -> dict:
 
     The two alternate (on, off, then off, on, ...) so that a machine growing busier or quieter
     weighs on both; medians of ``repeats`` each. ``point_us`` is one point's own cost (deciding
-    it is due, and adding it), timed apart from Keras, which the A/B's noise cannot show.
+    it is due, adding it, reading the learning rate), timed apart, and ``counted_share`` what the
+    points then take of the training time: a cost far below what the A/B's noise can show.
     """
     import keras
 
@@ -208,15 +209,27 @@ def curve_overhead(name: str, mnist, repeats: int = 3, **overrides) -> dict:
             seconds[recording].append(fitted.seconds)
             points = max(points, len(fitted.curve["epoch"]))
     on, off = float(np.median(seconds[True])), float(np.median(seconds[False]))
+    point_us = point_cost_us() + rate_read_us(fitted.model)
     return {
         "preset": name,
         "repeats": repeats,
         "with_curve_s": round(on, 2),
         "without_curve_s": round(off, 2),
         "ratio": round(on / off, 4),
+        "runs_s": {"with": [round(t, 2) for t in seconds[True]], "without": [round(t, 2) for t in seconds[False]]},
         "points": points,
-        "point_us": round(point_cost_us(), 2),
+        "point_us": round(point_us, 2),
+        # What the points cost, counted: the share of the training time they take.
+        "counted_share": round(points * point_us / 1e6 / off, 6),
     }
+
+
+def rate_read_us(model, reads: int = 2_000) -> float:
+    """Microseconds one read of the optimizer's learning rate takes (each curve point reads it)."""
+    started = time.perf_counter()
+    for _ in range(reads):
+        float(model.optimizer.learning_rate.numpy())
+    return (time.perf_counter() - started) / reads * 1e6
 
 
 def point_cost_us(points: int = 20_000) -> float:

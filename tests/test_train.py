@@ -22,6 +22,7 @@ RUN_FILES = {
     "model.tflite.json",  # the hash of the model.keras it was made from
     "config.json",
     "history.json",
+    "batches.json",  # the training curve within epochs
     "metrics.json",
     "misclassified.json",
     "test_probabilities.npz",
