@@ -13,7 +13,14 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages import teach
-from app_pages.shared import LAST_DRAWING_KEY, active_recognizer, enlarged, model_ready, page_on_screen
+from app_pages.shared import (
+    INSIDE_QUERY,
+    LAST_DRAWING_KEY,
+    active_recognizer,
+    enlarged,
+    model_ready,
+    page_on_screen,
+)
 from recognizer.core.preprocess import decode_image, ink_from_image, normalize_digit
 from recognizer.core.storage import file_stamp
 from recognizer.core.units import MB, megabytes
@@ -196,6 +203,10 @@ def digit_answer(image) -> None:
     prediction = mine.predict_drawing(image)
     st.session_state[LAST_DRAWING_KEY] = prediction.input
     show_answer(prediction, mine.not_sure_below, not_a_digit_message(mine, image, prediction))
+    # A link only: the Explore page loads TensorFlow for the layers, never this page.
+    st.page_link(
+        "app_pages/explore.py", label="See inside the network", icon=":material/layers:", query_params=INSIDE_QUERY
+    )
     teach.decided_note(rec, mine, image, prediction)
     correction_form(prediction, "digit", rec)
 

@@ -2,8 +2,8 @@
 
 Run: learning curves, a clickable confusion matrix (a cell shows its test samples), per-class metrics,
 ROC curves, calibration and an HTML report (``app_pages/explore_run.py``). Saliency: what a model looks
-at. Compare: runs side by side and an ensemble of them. Data: MNIST at a glance and what augmentation
-does to a digit.
+at. Inside the network: a drawing layer by layer (``app_pages/explore_inside.py``). Compare: runs side
+by side and an ensemble of them. Data: MNIST at a glance and what augmentation does to a digit.
 
 Everything comes from the run folders on disk (metrics.json, history.json, misclassified.json and the
 test probabilities cached by ``recognizer.evaluation``); opening the page never evaluates the test set.
@@ -18,8 +18,17 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached
+from app_pages.explore_inside import INSIDE, inside_view, open_from_link
 from app_pages.explore_reader import reader_view
-from app_pages.explore_run import NO_MNIST, SALIENCY_INDEX_KEY, SECTION_KEY, activate, flash, pick_run, run_view
+from app_pages.explore_run import (
+    SALIENCY_INDEX_KEY,
+    SECTION_KEY,
+    activate,
+    flash,
+    keras_run,
+    mnist_test_digit,
+    run_view,
+)
 from app_pages.shared import LAST_DRAWING_KEY, enlarged, import_tensorflow, needs_full_install, recognizer_at, tiles
 from recognizer.core import paths
 from recognizer.core.figures import bar_figure, class_counts_figure, intensity_figure, overlay_figure, probability_chart
@@ -32,7 +41,7 @@ from recognizer.evaluation.comparison import COLUMNS, comparison_row
 from recognizer.training import ensembles
 from recognizer.training.config import TrainConfig
 
-SECTIONS = ["Run", "Saliency", "Compare", "Number reader", "Data"]
+SECTIONS = ["Run", "Saliency", INSIDE, "Compare", "Number reader", "Data"]
 
 ss = st.session_state
 
@@ -48,13 +57,11 @@ def saliency_input(column) -> tuple[np.ndarray, str] | None:
     source = st.segmented_control("Explain", sources, default=sources[0], key="explore_saliency_source")
     if source == "My latest drawing":
         return np.asarray(ss[LAST_DRAWING_KEY], dtype=np.float32), "your latest drawing, as the model saw it"
-    data = cached.mnist_test()
-    if data is None:
-        st.warning(NO_MNIST)
+    picked = mnist_test_digit(SALIENCY_INDEX_KEY, column)
+    if picked is None:
         return None
-    x_test, y_test = data
-    index = int(column.number_input("MNIST test index", 0, len(x_test) - 1, key=SALIENCY_INDEX_KEY, step=1))
-    return to_unit(x_test[index]), f"test #{index}: true {int(y_test[index])}"
+    image, index, label = picked
+    return image, f"test #{index}: true {label}"
 
 
 def heat_map(rec, image: np.ndarray, method: str) -> tuple[np.ndarray, str]:
@@ -68,10 +75,9 @@ def heat_map(rec, image: np.ndarray, method: str) -> tuple[np.ndarray, str]:
 
 
 def saliency_view(runs: list[dict]) -> None:
-    if needs_full_install("Saliency (the network's gradients)"):
+    run = keras_run(runs, "Saliency (the network's gradients)")
+    if run is None:
         return
-    import_tensorflow()  # the maps load the Keras model: never beside another thread's import
-    run = pick_run(runs)
     st.caption(
         "Explains an MNIST test sample (pick one here, or press *Explain* under a sample of the confusion "
         "matrix) or your latest drawing on the Draw page."
@@ -254,6 +260,7 @@ try:
 except OSError as exc:
     RUNS = []
     st.error(f"The runs could not be listed: {exc}")
+open_from_link()  # the Draw page's "See inside the network"
 ss.setdefault(SECTION_KEY, "Run")
 section = st.segmented_control("Section", SECTIONS, key=SECTION_KEY, label_visibility="collapsed") or "Run"
 if section == "Data":
@@ -266,5 +273,7 @@ elif section == "Run":
     run_view(RUNS)
 elif section == "Saliency":
     saliency_view(RUNS)
+elif section == INSIDE:
+    inside_view(RUNS)
 else:
     compare_view(RUNS)

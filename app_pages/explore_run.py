@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached
-from app_pages.shared import duration_text, enlarged
+from app_pages.shared import duration_text, enlarged, import_tensorflow, needs_full_install
 from recognizer.core.figures import (
     confidence_figure,
     confusion_figure,
@@ -53,6 +53,28 @@ def activate(run_dir: str, name: str) -> None:
         ss[FLASH_KEY] = ("error", f"Could not activate {name}: {exc}")
     else:
         ss[FLASH_KEY] = ("success", f"{name} is now the active model.")
+
+
+def mnist_test_digit(key: str, place=st) -> tuple[np.ndarray, int, int] | None:
+    """An MNIST test image the visitor picks by its index (widget ``key``, in ``place``): the image
+    scaled to 0..1, its index and its label; None without MNIST (the page says so)."""
+    data = cached.mnist_test()
+    if data is None:
+        st.warning(NO_MNIST)
+        return None
+    x_test, y_test = data
+    index = int(place.number_input("MNIST test index", 0, len(x_test) - 1, key=key, step=1))
+    return to_unit(x_test[index]), index, int(y_test[index])
+
+
+def keras_run(runs: list[dict], what: str) -> dict | None:
+    """The run a section that reads the Keras model works on (the visitor picks it), once
+    TensorFlow is imported; None when this install has no TensorFlow: the page says so, naming
+    ``what`` needs it."""
+    if needs_full_install(what):
+        return None
+    import_tensorflow()  # the section loads the Keras model: never beside another thread's import
+    return pick_run(runs)
 
 
 def pick_run(runs: list[dict]) -> dict:

@@ -31,6 +31,9 @@ IMPORT_NICENESS = 10  # the TensorFlow import gives way to the browser building 
 
 # Where the Draw page leaves the 28x28 input of its latest answer, for the Explore page's saliency.
 LAST_DRAWING_KEY = "last_drawing"
+# The Draw page's "See inside the network" link: the Explore page opens its "Inside the network"
+# section on that drawing (``app_pages/explore_inside.py``).
+INSIDE_QUERY = {"section": "inside"}
 
 
 class ModelLoading:

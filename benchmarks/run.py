@@ -12,13 +12,16 @@ Parts (``--parts``, comma-separated; all by default):
   app / bare-page ratio; the same again while a training job runs (``while_training``). Also
   ``cold_start`` (``streamlit run`` to the canvas taking ink, and to the first answer of a digit
   drawn at once, for each page, and the app / bare ratios) and ``server_memory`` (peak resident
-  MB of each server, VmHWM, after ``after_drawings`` drawings).
+  MB of each server, VmHWM, after ``after_drawings`` drawings); ``inside_the_network_page``, the
+  Explore page's "Inside the network" following a new test digit (``inside_timing.inside_page``).
 - ``library``: ``predict_drawing`` (as ``load_recognizer()`` answers: LiteRT; and the same model
   through Keras, ``predict_drawing_keras``), ``predict_proba_1``, ``keras_predict_1``, ``preprocess_drawing_280``,
   ``read_number_700``, ``read_number_touching_4`` / ``read_number_spaced_4`` (held-out writers'
-  4-digit numbers, 840x280), ``predict_proba_batch`` (images per second); p50 / p90 / p95 ms.
+  4-digit numbers, 840x280), ``predict_proba_batch`` (images per second); p50 / p90 / p95 ms;
+  ``inside_the_network`` (the Explore page's layers: ``benchmarks/inside_timing.py``).
 - ``training``: seconds of training to 99.0 % MNIST test accuracy for the fastest preset and for
-  the keras.io "Simple MNIST convnet" recipe, in the same run, and their ratio.
+  the keras.io "Simple MNIST convnet" recipe, in the same run, and their ratio; and what recording
+  the training curve costs (``curve_overhead``: the fastest preset with and without it).
 A part that cannot run here (no Chromium, no MNIST, no pen digits) says why under ``skipped``.
 ``targets`` compares the figures with the project's goals (``TARGETS``).
 """
@@ -38,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.inside_timing import inside_page, inside_timing
 from recognizer.core.paths import PROJECT_ROOT
 from recognizer.core.storage import report_json
 from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS
@@ -52,7 +56,10 @@ TARGETS = {
     "canvas_interactive_s": (("cold_start", "app", "canvas_interactive_s"), 2.5),
     "server_peak_mb": (("server_memory", "app_peak_mb"), 350),
     "predict_drawing_p50_ms": (("predict_drawing", "p50_ms"), 0.8),
+    "inside_activations_ms": (("inside_the_network", "activations_ms"), 150),
+    "inside_section_ms": (("inside_the_network_page", "settled_ms"), 1000),
     "fastest_preset_over_keras_io": (("training_speed", "ratio"), 0.25),
+    "training_with_curve_over_without": (("curve_overhead", "ratio"), 1.01),
 }
 
 
@@ -177,6 +184,7 @@ def library_figures(args, pen) -> dict:
             if found
         },
         "predict_proba_batch": batch_throughput(rec, images, repeats),
+        "inside_the_network": inside_timing(rec, max(5, calls // 10), images[:50].astype(np.float32) / 255),
     }
 
 
@@ -264,6 +272,7 @@ def browser_figures(args, pen) -> dict:
             # The cold start's digit, then each kind's digits (and a first one, untimed, unless quick).
             memory["after_drawings"] = 1 + len(digits) * (args.strokes + (0 if args.quick else 1))
             training = while_training(browser, urls, digits, folder / "home", args.quick)
+            inside = inside_page(browser, urls["app"], clicks=2 if args.quick else 8)
         finally:
             for server in servers.values():
                 pen_timing.stop_server(server)
@@ -276,6 +285,7 @@ def browser_figures(args, pen) -> dict:
         },
         "cold_start": cold,
         "server_memory": memory,
+        "inside_the_network_page": inside,
     }
 
 
@@ -338,7 +348,8 @@ def training_figures(args) -> dict:
             "fastest_preset": preset,
             "keras_io": keras_io,
             "ratio": round(preset["seconds"] / keras_io["seconds"], 2) if both else None,
-        }
+        },
+        "curve_overhead": training_speed.curve_overhead(name, mnist, repeats=1 if args.quick else 3, **small),
     }
 
 

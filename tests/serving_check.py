@@ -95,6 +95,9 @@ def check_other_pages(at) -> None:
     at.segmented_control(key="explore_section").set_value("Saliency").run()
     assert not at.exception, at.exception
     assert any("needs TensorFlow" in i.value and "requirements.txt" in i.value for i in at.info)
+    at.segmented_control(key="explore_section").set_value("Inside the network").run()
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("Inside the network") and "needs TensorFlow" in i.value for i in at.info)
 
 
 def check_a_run_without_its_litert_file(tmp: Path) -> None:

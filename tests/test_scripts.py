@@ -200,7 +200,8 @@ def _at(figures: dict, path: str):
 
 BENCHMARK_FIGURES = {
     "library": ["predict_drawing.p50_ms", "predict_drawing.p95_ms", "predict_drawing_keras.p50_ms"]
-    + ["read_number_700.p50_ms", "predict_proba_batch.images_per_second"],
+    + ["read_number_700.p50_ms", "predict_proba_batch.images_per_second"]
+    + ["inside_the_network.activations_ms", "inside_the_network.tiles_ms"],
     "browser": [
         f"pen_to_answer.{when}.{page}.{kind}.{stat}"
         for when in ("idle", "while_training")
@@ -211,9 +212,10 @@ BENCHMARK_FIGURES = {
     + ["pen_to_answer.idle.ratio.single", "pen_to_answer.while_training.ratio.multi"]
     + ["cold_start.app.canvas_interactive_s", "cold_start.app.first_answer_s", "cold_start.bare.canvas_interactive_s"]
     + ["cold_start.bare.first_answer_s", "cold_start.ratio.first_answer_s", "cold_start.ratio.canvas_interactive_s"]
-    + ["server_memory.app_peak_mb", "server_memory.bare_peak_mb", "server_memory.after_drawings"],
+    + ["server_memory.app_peak_mb", "server_memory.bare_peak_mb", "server_memory.after_drawings"]
+    + ["inside_the_network_page.settled_ms"],
     "training": [f"training_speed.{r}.{k}" for r in ("fastest_preset", "keras_io") for k in ("seconds", "reached")]
-    + ["training_speed.ratio"],
+    + ["training_speed.ratio", "curve_overhead.ratio", "curve_overhead.point_us", "curve_overhead.points"],
 }
 
 
