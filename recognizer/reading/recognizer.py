@@ -25,6 +25,7 @@ from recognizer.core.preprocess import ink_from_image, ink_from_photo, normalize
 from recognizer.core.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.core.storage import read_json_or
 from recognizer.reading.adapt import taught_network
+from recognizer.reading.gaps import apart, column_groups, joins_across
 from recognizer.reading.networks import KerasNetwork, lite_network
 from recognizer.reading.not_sure import not_sure_below
 from recognizer.reading.segment import read_digits
@@ -180,6 +181,9 @@ class Recognizer:
 
     def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
         pieces = self._pieces(ink)
+        groups = column_groups(ink)
+        if joins_across([p.box for p in pieces], groups):  # a clear blank gap separates digits
+            pieces = [piece for part in apart(ink, groups) for piece in self._pieces(part)]
         if not pieces:
             return []
         proba, is_digit = split_not_digit(np.stack([p.scores for p in pieces]))
