@@ -331,3 +331,24 @@ def test_an_ensemble_run_is_shown_one_member_at_a_time(isolated_user_dirs, image
     at.selectbox(key="explore_inside_member").set_value(1).run()
     assert not at.exception, at.exception
     assert [step.split(" · ")[1] for step in shown_steps(at)][:3] == ["28×28×1", "28×28×16", "14×14×16"]
+
+
+@pytest.mark.slow  # each run is converted to LiteRT when the section opens it: the full tier
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_architecture_the_train_page_offers_renders(isolated_user_dirs, image, name):
+    import shutil
+
+    # A run folder holding an untrained network of the architecture: only the page's path is checked.
+    run = isolated_user_dirs / "runs" / f"untrained-{name}"
+    shutil.copytree(Path(APP).parent / "models" / "deepcnn-mnist-v1", run)
+    for file in ("model.tflite", "model.tflite.json", "test_probabilities.npz"):
+        (run / file).unlink(missing_ok=True)
+    model = build_model(name)
+    model.save(run / "model.keras")
+    at = open_inside(image, run=run.name)
+    expected = ["**Input** · 28×28×1"] + [
+        f"**{' → '.join(layer.name for layer in step)}** · {'×'.join(map(str, step[-1].shape))}"
+        for step in steps(LayerProbe(model).run(image))
+    ]
+    assert shown_steps(at) == expected
+    assert len(answers(at)) == 1 and len(at.get("plotly_chart")) == 1
