@@ -42,6 +42,11 @@ def learning_curves(progress: dict, config: TrainConfig | None):
     return learning_curves_figure(per_epoch, progress.get("curve"), validated=validated)
 
 
+def has_curves(progress: dict) -> bool:
+    """Whether a job's progress holds anything to draw: an epoch's record or a point within one."""
+    return bool(progress.get("history") or (progress.get("curve") or {}).get("epoch"))
+
+
 def _job_config(job_dir: Path) -> TrainConfig | None:
     values = read_json_or(job_dir / "config.json", {})
     return TrainConfig.from_dict(values) if values else None
@@ -65,7 +70,7 @@ def live_view(job_dir: Path) -> None:
     _progress_bar(progress, config)
     _stalled_hint(progress)
     _live_metrics(progress, config)
-    if progress.get("history") or (progress.get("curve") or {}).get("epoch"):
+    if has_curves(progress):
         st.plotly_chart(learning_curves(progress, config), width="stretch", key="live-curves")
     else:
         st.caption("The learning curves appear after the first few batches.")
@@ -174,7 +179,7 @@ def _run_outcome(last: dict, job_id: str, status: str) -> None:
             f"best weights: {accuracy}. It is not active; activate it if it is good enough."
         )
     progress = last.get("progress") or {}
-    if progress.get("history") or (progress.get("curve") or {}).get("epoch"):
+    if has_curves(progress):
         st.plotly_chart(learning_curves(progress, None), width="stretch", key="last-curves")
     if not _is_active(run_dir):
         st.button(

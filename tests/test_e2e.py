@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks import pen_timing
+from benchmarks import live_curves, pen_timing
 
 CANVAS = 280
 BRUSH = 18  # the Draw page's default brush width, px
@@ -185,14 +185,16 @@ def test_correction_is_saved_from_the_page(page, app_url, pen, tmp_path_factory)
     assert drawn > 0.8 and drawn > others + 0.2, (drawn, others)  # others: how alike other digits' inputs come
 
 
-# Every 100 ms, the number of points of the live chart's first series (the raw training loss).
-COUNT_LIVE_POINTS = """() => {
+# Every 100 ms while the job trains, the number of points of the live chart's first series (the
+# raw training loss), read as benchmarks.live_curves reads the page.
+COUNT_LIVE_POINTS = f"""() => {{
     window.livePoints = [];
-    setInterval(() => {
-        const chart = document.querySelector('.st-key-live-curves .js-plotly-plot');
-        if (chart && chart.data && chart.data.length) window.livePoints.push(chart.data[0].x.length);
-    }, 100);
-}"""
+    const read = {live_curves.READ_PAGE};
+    setInterval(() => {{
+        const state = read();
+        if (state.points && !state.done) window.livePoints.push(state.points);
+    }}, 100);
+}}"""
 
 
 def test_train_page_runs_a_tiny_job_and_lists_it(page, app_url, mnist):  # the job trains from MNIST
