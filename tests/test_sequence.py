@@ -28,7 +28,7 @@ from recognizer.reading.strip_reader import (
     settled,
     source_x,
 )
-from recognizer.training.number_reader import NumberReaderConfig, strip_batches, training_strips
+from recognizer.training.number_reader import NumberReaderConfig, random_variation, strip_batches, training_strips
 
 
 def _bars(columns: list[int], height: int = 200, width: int = 800) -> np.ndarray:
@@ -145,9 +145,24 @@ def test_training_numbers_are_strips_with_their_digits(pen):
         assert x.shape[1:] == (STRIP_HEIGHT, x.shape[2], 1) and ((y >= 0).sum(axis=1) >= 1).all()
 
 
+def test_varied_training_numbers_vary_as_people_do(pen):
+    strips, texts = training_strips(
+        pen, np.zeros((1, 28, 28), np.uint8), np.ones(1), 60, seed=4, pen_share=1, varied_share=1
+    )
+    assert all(s.shape[0] == STRIP_HEIGHT and 1 <= len(t) <= 10 for s, t in zip(strips, texts, strict=True))
+    rng = np.random.default_rng(0)
+    variations = [random_variation(rng, 4) for _ in range(200)]
+    assert all(v.lengths == (4, 4) and not v.problems() for v in variations)
+    for axis in ("slant", "mixed_writers", "own_brush", "drift"):
+        share = np.mean([bool(getattr(v, axis)) for v in variations])
+        assert 0.3 < share < 0.7, axis  # each axis on about half the time
+    assert {v.gaps for v in variations} == {(-8.0, 60.0), (-8.0, 8.0)}
+
+
 def test_number_reader_config_names_its_problems():
     assert NumberReaderConfig().problems() == []
     assert len(NumberReaderConfig(samples=5, epochs=0, learning_rate=1.0, pen_share=2).problems()) == 4
+    assert NumberReaderConfig(varied_share=1.5).problems() == ["varied_share must be in [0, 1]"]
 
 
 def _script():

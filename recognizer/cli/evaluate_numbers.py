@@ -8,6 +8,10 @@ number) on an 840x280 canvas: digits 165-195 px high, brush 14-25 px, neighbours
 ("spaced") or -6..+6 px ("touching": overlapping to just apart). A number counts only when read
 exactly. "Not a digit": the shares ``predict_drawing`` flags among held-out writers' clearly-not-digit
 letters, two-digit drawings and single digits on the 280 px one-digit canvas.
+
+Then the stress table (``--stress`` numbers a row, 0 to skip): the same numbers written with one
+way people vary at a time (digit heights, baseline, slant, brush, several hands, length and place,
+gaps), a mix of hands and sizes, and all together; and the plain figures per source collection.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from recognizer.core.storage import write_json_atomic
 from recognizer.data.pen import default_pen_digits_path, load_pen_digits, writer_split
 from recognizer.evaluation.holdout import not_digit_holdout_report
 from recognizer.evaluation.numbers import number_report
+from recognizer.evaluation.stress import collection_report, format_collections, format_stress, stress_report
 from recognizer.reading.recognizer import load_recognizer
 
 
@@ -43,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="run folder or .keras file (default: active)")
     parser.add_argument("--numbers", type=int, default=500, help="numbers per case")
+    parser.add_argument("--stress", type=int, default=300, help="numbers per stress-table row (0: no table)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -56,11 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     pen = load_pen_digits(pen_path)
-    numbers = number_report(rec, pen.subset(writer_split(pen)[1]), args.numbers, args.seed)
+    held_out = writer_split(pen)[1]
+    numbers = number_report(rec, pen.subset(held_out), args.numbers, args.seed)
     not_digit = not_digit_holdout_report(rec, pen_path) if rec.knows_not_digit else None
     print(format_tables(numbers, not_digit, rec.name))
+    figures = {"model": rec.name, "numbers": numbers, "not_digit": not_digit}
+    if args.stress > 0:
+        figures["stress"] = stress_report(rec, pen.subset(held_out), args.stress, args.seed)
+        figures["collections"] = collection_report(rec, pen, held_out, args.stress, args.seed)
+        print(f"\n{format_stress(figures['stress'])}\n\n{format_collections(figures['collections'])}")
     if args.json:
-        write_json_atomic(args.json, {"model": rec.name, "numbers": numbers, "not_digit": not_digit})
+        write_json_atomic(args.json, figures)
     return 0
 
 

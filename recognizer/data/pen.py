@@ -99,6 +99,34 @@ def writer_split(pen: PenDigits, holdout: float = 0.25, seed: int = 0) -> tuple[
     return np.flatnonzero(~is_held), np.flatnonzero(is_held)
 
 
+# The pen digits come from four collections, each written on its own kind of tablet; the file does
+# not name them, but writer ids run collection by collection, and each tablet leaves its mark in
+# a digit's size in its units and in how far apart it samples the pen.
+LARGE_UNITS = 50.0  # a digit's median height in tablet units above this: a high-resolution tablet
+SPARSE_SAMPLING = 3.0  # median distance between points above this: a tablet that samples sparsely
+
+
+def tablet_signature(pen: PenDigits, writer: int) -> tuple[bool, bool]:
+    """(high-resolution units, sparse sampling) of ``writer``'s tablet, from the median digit."""
+    heights, steps = [], []
+    for i in np.flatnonzero(pen.writers == writer):
+        points = np.concatenate(pen.strokes(int(i)))
+        heights.append(np.ptp(points[:, 1]))
+        steps.extend(np.linalg.norm(np.diff(s, axis=0), axis=1) for s in pen.strokes(int(i)) if len(s) > 1)
+    step = float(np.median(np.concatenate(steps))) if steps else 0.0
+    return float(np.median(heights)) > LARGE_UNITS, step > SPARSE_SAMPLING
+
+
+def collections_of(pen: PenDigits) -> np.ndarray:
+    """Each digit's source collection (0, 1, ...): a new one wherever, in writer-id order, the
+    tablet's signature changes."""
+    writers = np.unique(pen.writers)
+    signatures = [tablet_signature(pen, w) for w in writers]
+    changes = [a != b for a, b in zip(signatures, signatures[1:], strict=False)]
+    collection = np.concatenate([[0], np.cumsum(changes)]).astype(np.int64)
+    return collection[np.searchsorted(writers, pen.writers)]
+
+
 def render_digit(
     strokes: list[np.ndarray],
     brush: float = 20,

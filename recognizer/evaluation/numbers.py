@@ -9,14 +9,17 @@ the strip reader alone.
 
 from __future__ import annotations
 
+import time
+
 from recognizer.core.preprocess import ink_from_image
 from recognizer.data.compose import SPACED_GAPS, TOUCHING_GAPS, ComposedNumber, sample_numbers
 from recognizer.data.pen import PenDigits
 
 
 def evaluate_numbers(recognizer, numbers: list[ComposedNumber]) -> dict:
-    """How often ``recognizer.read_number`` reads each composed number exactly, and per digit."""
-    exact = digits_right = digit_count = 0
+    """How often ``recognizer.read_number`` reads each composed number exactly, and per digit;
+    ``wrong_count``: how many were read with too many or too few digits."""
+    exact = digits_right = digit_count = wrong_count = 0
     wrong: list[dict] = []
     for number in numbers:
         read = [p.digit for p in recognizer.read_number(number.image)]
@@ -25,12 +28,14 @@ def evaluate_numbers(recognizer, numbers: list[ComposedNumber]) -> dict:
             sum(a == b for a, b in zip(read, number.labels, strict=False)) if len(read) == len(number.labels) else 0
         )
         digit_count += len(number.labels)
+        wrong_count += len(read) != len(number.labels)
         if read != number.labels and len(wrong) < 50:
             wrong.append({"true": "".join(map(str, number.labels)), "read": "".join(map(str, read))})
     return {
         "numbers": len(numbers),
         "exact": exact / max(1, len(numbers)),
         "digit_accuracy": digits_right / max(1, digit_count),
+        "wrong_count": wrong_count,
         "examples_wrong": wrong,
     }
 
@@ -44,19 +49,20 @@ NUMBER_CASES = (
 )
 
 
+def timed_numbers(recognizer, numbers: list[ComposedNumber]) -> dict:
+    """``evaluate_numbers`` with ``ms_per_number``, the mean time ``read_number`` took per number."""
+    started = time.perf_counter()
+    figures = evaluate_numbers(recognizer, numbers)
+    figures["ms_per_number"] = round((time.perf_counter() - started) * 1000 / max(1, len(numbers)), 2)
+    return figures
+
+
 def number_report(recognizer, pen_held_out: PenDigits, count: int = 500, seed: int = 0) -> dict:
-    """``evaluate_numbers`` for each of ``NUMBER_CASES`` (``count`` numbers each), with timing.
-
-    ``ms_per_number`` is the median time ``read_number`` took per number of that case.
-    """
-    import time
-
+    """``timed_numbers`` for each of ``NUMBER_CASES`` (``count`` numbers each)."""
     report = {}
     for name, length, gaps in NUMBER_CASES:
         numbers = list(sample_numbers(pen_held_out, count, length=length, gaps=gaps, seed=seed))
-        started = time.perf_counter()
-        figures = evaluate_numbers(recognizer, numbers)
-        figures["ms_per_number"] = round((time.perf_counter() - started) * 1000 / max(1, len(numbers)), 2)
+        figures = timed_numbers(recognizer, numbers)
         figures["digits"], figures["gaps_px"] = length, list(gaps)
         report[name] = figures
     return report

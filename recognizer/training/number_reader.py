@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -21,7 +21,17 @@ import numpy as np
 from recognizer.core.preprocess import INK_LEVEL
 from recognizer.core.runs import NUMBER_READER_KIND
 from recognizer.core.storage import write_json_atomic
-from recognizer.data.compose import compose_number
+from recognizer.data.compose import (
+    AXES,
+    PLAIN,
+    REFERENCE_HEIGHT,
+    Variation,
+    compose_number,
+    lending_writers,
+    slanted,
+    varied_layout,
+    varied_picks,
+)
 from recognizer.data.mnist import load_mnist
 from recognizer.data.pen import default_pen_digits_path, load_pen_digits, writer_split
 from recognizer.data.styles import VARIANTS, styled
@@ -48,16 +58,10 @@ def _gaps(rng: np.random.Generator, count: int, height: float) -> list[float]:
 
 
 def _pen_number(pen, rng: np.random.Generator, length: int) -> tuple[np.ndarray, list[int]]:
-
+    """One writer's digits at one height and baseline: the plain composition, gaps of every kind."""
     own = np.flatnonzero(pen.writers == pen.writers[rng.integers(len(pen))])
     picks = rng.choice(own, size=length, replace=len(own) < length)
-    digits = []
-    for i in picks:
-        strokes, label = pen.strokes(int(i)), int(pen.labels[i])
-        variants = [name for name, (digit, _) in VARIANTS.items() if digit == label]
-        if variants and rng.random() < 0.3:
-            strokes = styled(strokes, str(rng.choice(variants)), rng)
-        digits.append(strokes)
+    digits = [_styled_digit(pen, int(i), rng) for i in picks]
     height = RENDER_HEIGHT * rng.uniform(0.9, 1.1)
     size = (int(height * 1.2 * length + 60), int(height * 1.6))
     rgba, _ = compose_number(
@@ -69,6 +73,39 @@ def _pen_number(pen, rng: np.random.Generator, length: int) -> tuple[np.ndarray,
         heights=list(rng.uniform(0.9, 1.05, size=length)),
         drops=list(rng.uniform(-0.04, 0.04, size=length) * height),
     )
+    return rgba[..., 3].astype(np.float32) / 255.0, [int(pen.labels[i]) for i in picks]
+
+
+def _styled_digit(pen, i: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Digit ``i``'s strokes, written the continental way (``VARIANTS``) 30 % of the time it has one."""
+    strokes, label = pen.strokes(i), int(pen.labels[i])
+    variants = [name for name, (digit, _) in VARIANTS.items() if digit == label]
+    if variants and rng.random() < 0.3:
+        strokes = styled(strokes, str(rng.choice(variants)), rng)
+    return strokes
+
+
+def random_variation(rng: np.random.Generator, length: int) -> Variation:
+    """A way of varying a training number: each of ``AXES`` but the length on with even odds,
+    gaps as wide as people leave them (-8..60 px of a 180 px number)."""
+    variation = replace(PLAIN, gaps=(-8.0, 60.0) if rng.random() < 0.5 else (-8.0, 8.0), lengths=(length, length))
+    for change in AXES.values():
+        if "lengths" not in change and rng.random() < 0.5:
+            variation = replace(variation, **change)
+    return variation
+
+
+def _varied_pen_number(pen, rng: np.random.Generator, length: int) -> tuple[np.ndarray, list[int]]:
+    """A number written with ``random_variation``: heights, baseline, slant, brush and hands vary."""
+    variation = random_variation(rng, length)
+    picks = varied_picks(pen, rng, variation, lending_writers(pen, length))
+    scale = RENDER_HEIGHT / REFERENCE_HEIGHT
+    layout = varied_layout(rng, variation, length, scale)
+    digits = [_styled_digit(pen, int(i), rng) for i in picks]
+    if variation.slant:
+        digits = [slanted(d, rng.uniform(-variation.slant, variation.slant)) for d in digits]
+    size = (int(RENDER_HEIGHT * 1.5 * length + 60), int(RENDER_HEIGHT * 2.2))
+    rgba, _ = compose_number(digits, size=size, **layout)
     return rgba[..., 3].astype(np.float32) / 255.0, [int(pen.labels[i]) for i in picks]
 
 
@@ -96,14 +133,20 @@ def _mnist_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generat
     return canvas, [int(labels[i]) for i in picks]
 
 
-def training_strips(pen, images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0, pen_share: float = 0.7):
-    """``count`` composed numbers as (strips list, label lists): pen numbers (one writer each) and MNIST ones."""
+def training_strips(
+    pen, images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0, pen_share: float = 0.7, varied_share=0.0
+):
+    """``count`` composed numbers as (strips list, label lists): pen numbers and MNIST ones.
+
+    ``varied_share`` of the pen numbers are written with a ``random_variation``, the rest plainly.
+    """
     rng = np.random.default_rng(seed)
     strips, texts = [], []
     while len(strips) < count:
         length = int(rng.choice(LENGTHS))
         if rng.random() < pen_share:
-            ink, digits = _pen_number(pen, rng, length)
+            write = _varied_pen_number if rng.random() < varied_share else _pen_number
+            ink, digits = write(pen, rng, length)
         else:
             ink, digits = _mnist_number(images, labels, rng, length)
         prepared = strip_from_ink(ink)
@@ -187,6 +230,7 @@ class NumberReaderConfig:
     epochs: int = 10
     learning_rate: float = 2e-3
     pen_share: float = 0.7  # of the numbers written with pen digits; the rest MNIST
+    varied_share: float = 0.0  # of the pen numbers written as people vary them (random_variation)
     seed: int = 0
     held_out_numbers: int = 500  # per case, to report how the reader alone does on new writers
 
@@ -200,6 +244,8 @@ class NumberReaderConfig:
             found.append("learning_rate must be in (0, 0.1]")
         if not 0 <= self.pen_share <= 1:
             found.append("pen_share must be in [0, 1]")
+        if not 0 <= self.varied_share <= 1:
+            found.append("varied_share must be in [0, 1]")
         if not 1 <= self.held_out_numbers <= 10_000:
             found.append("held_out_numbers must be 1-10000")
         return found
@@ -226,8 +272,9 @@ def train_number_reader(config: NumberReaderConfig, out_dir: Path, made_by: str 
     (x, y), _ = load_mnist()
     started = time.perf_counter()
     writers = pen.subset(train_idx)
-    train = training_strips(writers, x[:55_000], y[:55_000], config.samples, config.seed, config.pen_share)
-    val = training_strips(writers, x[55_000:], y[55_000:], max(200, config.samples // 50), config.seed + 1)
+    shares = config.pen_share, config.varied_share
+    train = training_strips(writers, x[:55_000], y[:55_000], config.samples, config.seed, *shares)
+    val = training_strips(writers, x[55_000:], y[55_000:], max(200, config.samples // 50), config.seed + 1, *shares)
     model, history = train_sequence_model(train, val, config.epochs, config.learning_rate, callbacks)
     model = inference_copy(model)
     out_dir = Path(out_dir)
