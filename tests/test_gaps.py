@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from recognizer.data.compose import compose_number
+from recognizer.data.compose import sample_varied, stress_variations
 from recognizer.data.pen import draw_strokes, render_digit, writer_split
 from recognizer.reading.gaps import apart, column_groups, joins_across
 
@@ -65,29 +67,19 @@ def test_a_box_over_two_groups_joins_them():
     assert not joins_across([(40, 0, 50, 50)], groups)  # a quarter of each: a cut in the wrong place, not a join
 
 
-def _mixed_numbers(pen, count: int, seed: int):
+def _mixed_numbers(held_out, count: int, seed: int):
     """Spaced 4-digit numbers of digits from different held-out writers, 0.55-1.2 times a height."""
-    _, held = writer_split(pen)
-    rng = np.random.default_rng(seed)
-    for _ in range(count):
-        picks = rng.choice(held, size=4, replace=False)
-        image, _ = compose_number(
-            [pen.strokes(int(i)) for i in picks],
-            gaps=list(rng.uniform(15, 40, size=3)),
-            brush=float(rng.uniform(8, 28)),
-            heights=list(rng.uniform(0.55, 1.2, size=4)),
-            drops=list(rng.uniform(-20, 20, size=4)),
-        )
-        yield image
+    variation = replace(stress_variations("spaced")["mixed writers, sizes and pens"], offsets=20 / 180)
+    return (number.image for number in sample_varied(held_out, count, variation, seed))
 
 
-def test_a_reading_never_joins_inks_a_clear_gap_keeps_apart(pen):
+def test_a_reading_never_joins_inks_a_clear_gap_keeps_apart(held_out):
     from recognizer import load_recognizer
     from recognizer.core.preprocess import ink_from_image
 
     rec = load_recognizer()
     joined_whole = 0
-    for image in _mixed_numbers(pen, 60, seed=3):
+    for image in _mixed_numbers(held_out, 60, seed=3):
         ink = ink_from_image(image)
         groups = column_groups(ink)
         assert len(groups) == 4  # the digits stand apart

@@ -90,6 +90,16 @@ def test_evaluate_cli_reports_accuracy_table_and_confusions(capsys, tmp_path, mn
     assert report["num_samples"] == 10000 and report["accuracy"] >= 0.995
 
 
+def test_evaluate_numbers_cli_gives_the_stress_table_and_each_collection(capsys, tmp_path, pen_path, run_cli):
+    assert run_cli("evaluate_numbers", ["--numbers", "2", "--stress", "2", "--json", str(tmp_path / "n.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| spaced, 4 digits |" in out and "| slant ±15° |" in out and "| all together |" in out
+    report = json.loads((tmp_path / "n.json").read_text())
+    assert set(report["stress"]) == {"spaced", "touching"} and len(report["stress"]["touching"]) == 10
+    assert len(report["collections"]) == 4
+    assert sum(c["digits"] for c in report["collections"].values()) == report["not_digit"]["digits"]
+
+
 def test_predict_cli_writes_kaggle_submission(tmp_path, capsys, mnist, run_cli):
     _, (x_test, y_test) = mnist
     images, labels = x_test[:50], y_test[:50]
