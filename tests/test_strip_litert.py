@@ -162,6 +162,18 @@ def test_the_shipped_reader_is_none_when_its_folder_is_broken(tmp_path, monkeypa
     assert load_shipped_reader() is None
 
 
+def test_a_recognizer_reads_numbers_with_the_reader_it_is_given(tmp_path):
+    from recognizer import load_recognizer
+
+    assert load_recognizer().number_reader.run_dir == SHIPPED
+    copy = tmp_path / "reader"
+    shutil.copytree(SHIPPED, copy)
+    assert load_recognizer(number_reader=copy).number_reader.run_dir == copy
+    assert load_recognizer(number_reader=False).number_reader is None
+    with pytest.raises(LiteFileError, match="no strip reader"):
+        load_recognizer(number_reader=tmp_path / "nothing")
+
+
 def test_reading_a_number_loads_neither_tensorflow_nor_keras(python_process):
     script = """
 import sys

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="run folder or .keras file (default: active)")
+    parser.add_argument("--reader", type=Path, default=None, help="strip reader folder (default: the shipped one)")
     parser.add_argument("--numbers", type=int, default=500, help="numbers per case")
     parser.add_argument("--stress", type=int, default=300, help="numbers per stress-table row (0: no table)")
     parser.add_argument("--seed", type=int, default=0)
@@ -57,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no pen-digits file: set DIGITS_PEN_DIGITS to its path", file=sys.stderr)
         return 1
     try:
-        rec = load_recognizer(args.model)
-    except ModelNotFoundError as exc:
+        rec = load_recognizer(args.model, number_reader=args.reader or True)
+    except (ModelNotFoundError, ValueError) as exc:  # LiteFileError, an unreadable reader, is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 1
     pen = load_pen_digits(pen_path)
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     numbers = number_report(rec, pen.subset(held_out), args.numbers, args.seed)
     not_digit = not_digit_holdout_report(rec, pen_path) if rec.knows_not_digit else None
     print(format_tables(numbers, not_digit, rec.name))
-    figures = {"model": rec.name, "numbers": numbers, "not_digit": not_digit}
+    reader = rec.number_reader.run_dir if rec.number_reader else None
+    figures = {"model": rec.name, "reader": str(reader), "numbers": numbers, "not_digit": not_digit}
     if args.stress > 0:
         figures["stress"] = stress_report(rec, pen.subset(held_out), args.stress, args.seed)
         figures["collections"] = collection_report(rec, pen, held_out, args.stress, args.seed)

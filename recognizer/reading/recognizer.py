@@ -29,7 +29,7 @@ from recognizer.reading.gaps import apart, column_groups, joins_across
 from recognizer.reading.networks import KerasNetwork, lite_network
 from recognizer.reading.not_sure import not_sure_below
 from recognizer.reading.segment import read_digits
-from recognizer.reading.strip_reader import cut_reading, load_shipped_reader, reconcile, settled
+from recognizer.reading.strip_reader import cut_reading, load_shipped_reader, load_strip_reader, reconcile, settled
 from recognizer.reading.views import READ_VIEWS_BELOW, scores_with_views
 
 
@@ -224,13 +224,16 @@ def _read_optional(run_dir: Path | None, name: str) -> dict:
 
 
 def load_recognizer(
-    path: str | os.PathLike | None = None, number_reader: bool = True, panel: bool = False
+    path: str | os.PathLike | None = None,
+    number_reader: bool | str | os.PathLike = True,
+    panel: bool = False,
 ) -> Recognizer:
     """Load a model: a run folder or a ``.keras`` file; ``None`` -> the active model. It reads with
     the run's LiteRT file (``recognizer.reading.networks.lite_network``): ``LiteFileError`` (a
     ``ValueError``) when that file is missing or stale and TensorFlow is not there to make it.
 
-    ``number_reader``: also load the shipped strip reader that reads whole numbers with it.
+    ``number_reader``: also load the shipped strip reader that reads whole numbers with it (or, given
+    a folder, the strip reader saved there: ``LiteFileError`` when it cannot be read).
     ``panel``: also load the networks the run's ``PANEL_FILE`` names, if it has one (an option:
     the app reads with the network alone, see ``PANEL_FILE``).
     """
@@ -240,7 +243,11 @@ def load_recognizer(
         raise ModelNotFoundError(f"no model at {model_file}")
     network = lite_network(model_file)
     members = tuple(m for m in load_panel(model_file.parent) if m._classes == network.classes) if panel else ()
-    return Recognizer(network, model_file.parent, load_shipped_reader() if number_reader else None, panel=members)
+    if isinstance(number_reader, bool):
+        reader = load_shipped_reader() if number_reader else None
+    else:
+        reader = load_strip_reader(number_reader)
+    return Recognizer(network, model_file.parent, reader, panel=members)
 
 
 # A run folder may name other runs beside it, {"members": ["run-name", ...]}, that read an answer
