@@ -241,6 +241,23 @@ def held_out(pen):
     return pen.subset(writer_split(pen)[1])
 
 
+# Three pen digits of held-out writers (a tall 0, a small 7, a 5), written apart on the Draw page's
+# number canvas, that the shipped readers read whole as two digits: the gap rule parts them.
+PARTED_NUMBER = {"picks": (518, 2558, 620), "gaps": [16.0, 15.0], "heights": [1.12, 0.46, 0.83], "digits": "075"}
+
+
+@pytest.fixture(scope="session")
+def parted_number(pen):
+    """``PARTED_NUMBER`` composed on the 700x240 number canvas (brush 18, as the page draws):
+    (its strokes placed on the canvas, its RGBA image, its digits)."""
+    from recognizer.data.compose import compose_number, place_digits
+
+    strokes = [pen.strokes(i) for i in PARTED_NUMBER["picks"]]
+    args = (strokes, PARTED_NUMBER["gaps"], 150.0, 18.0, (700, 240), PARTED_NUMBER["heights"])
+    assert "".join(str(int(pen.labels[i])) for i in PARTED_NUMBER["picks"]) == PARTED_NUMBER["digits"]
+    return place_digits(*args)[0], compose_number(*args)[0], PARTED_NUMBER["digits"]
+
+
 @pytest.fixture(scope="session")
 def pen_letters():
     """The pen-letters development file (ink that is not a digit); skipped (failed under CI) when absent."""

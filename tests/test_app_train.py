@@ -23,6 +23,7 @@ from recognizer.core.runs import active_model_dir, list_runs, shipped_active_dir
 from recognizer.core.storage import read_json, write_json_atomic
 from recognizer.ops import job_state
 from recognizer.ops.safety import TOKEN_ENV
+from recognizer.reading.strip_reader import SHIPPED_READER
 from recognizer.training.config import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -72,8 +73,8 @@ def test_page_shows_the_form_the_data_summary_and_the_run_history():
     assert bool(shipped["Active"]) and bool(shipped["Shipped"])
     assert shipped["Test accuracy"] > 99
     assert any("No training job has run yet" in c.value for c in at.caption)
-    assert "number-reader-v1" not in set(table["Run"])  # no classifier: named apart, with how to retrain it
-    assert any("number-reader-v1" in c.value and "digits-train-reader" in c.value for c in at.caption)
+    assert SHIPPED_READER not in set(table["Run"])  # no classifier: named apart, with how to retrain it
+    assert any(SHIPPED_READER in c.value and "digits-train-reader" in c.value for c in at.caption)
 
 
 def test_a_newcomer_sees_the_preset_the_architecture_the_epochs_and_start():

@@ -347,43 +347,18 @@ def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
         raise AssertionError(f"touching {expected}: the page shows {shown!r}") from None
 
 
-def _parted_number(pen, rec):
-    """Three held-out digits of different writers and sizes, written apart, whose whole reading puts
-    two of them into one digit (the gap rule parts them) and which the model reads right offline,
-    with their placed strokes and the ink's column groups."""
-    from recognizer.core.preprocess import ink_from_image
-    from recognizer.data.compose import compose_number, place_digits
-    from recognizer.data.pen import writer_split
-    from recognizer.reading.gaps import column_groups, joins_across
-
-    _, held = writer_split(pen)
-    rng = np.random.default_rng(5)
-    for _ in range(3000):
-        picks = rng.choice(held, size=3, replace=False)
-        if sum(pen.stroke_counts[picks]) > 5:
-            continue
-        heights = list(rng.uniform(0.55, 1.1, size=3))
-        args = ([pen.strokes(int(i)) for i in picks], [30.0, 30.0], 150.0, 18.0, NUMBER_CANVAS, heights)
-        rgba, _ = compose_number(*args)
-        ink = ink_from_image(rgba)
-        groups = column_groups(ink)
-        labels = [int(pen.labels[i]) for i in picks]
-        parted = len(groups) == 3 and joins_across([p.box for p in rec._pieces(ink)], groups)
-        if parted and [p.digit for p in rec.read_number(rgba)] == labels:
-            return place_digits(*args)[0], "".join(map(str, labels)), groups
-    raise AssertionError("no number whose reading the gap rule parts")
-
-
 # The x ranges of the rectangles of every Plotly chart on the page (the number's digit boxes).
 CHART_BOXES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(d => ((d.layout && d.layout.shapes) || []).map(s => [s.x0, s.x1]))
     .filter(boxes => boxes.length > 0)"""
 
 
-def test_digits_kept_apart_by_a_gap_show_their_own_boxes(page, app_url, pen, tmp_path):
-    from recognizer import load_recognizer
+def test_digits_kept_apart_by_a_gap_show_their_own_boxes(page, app_url, parted_number, tmp_path):
+    from recognizer.core.preprocess import ink_from_image
+    from recognizer.reading.gaps import column_groups
 
-    placed, expected, groups = _parted_number(pen, load_recognizer())
+    placed, image, expected = parted_number  # test_gaps checks that the rule parts its reading
+    groups = column_groups(ink_from_image(image))
     page.goto(app_url)
     page.get_by_text("Draw a digit on the canvas").wait_for()
     page.get_by_role("radio", name="A number").click()

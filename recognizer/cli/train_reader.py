@@ -1,11 +1,12 @@
 """Train the number reader: the strip model that reads a whole written number at once.
 
-    digits-train-reader --out models/number-reader-v1            # the shipped one
+    digits-train-reader --samples 60000 --epochs 8 --varied-share 0.5 --out models/number-reader-v2  # the shipped one
     digits-train-reader --samples 2000 --epochs 1 --out /tmp/reader
 
 Numbers are composed from the development writers' pen digits and MNIST's training digits
-(``recognizer.number_training``); the app's number reading combines this reader with the digit
-classifier (``recognizer.sequence.reconcile``). Prints the reader's own held-out figures.
+(``recognizer.training.number_reader``; ``--varied-share`` of the pen numbers written as people
+vary them); the app's number reading combines this reader with the digit
+classifier (``recognizer.reading.strip_reader.reconcile``). Prints the reader's own held-out figures.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class StripReader:
         return greedy_read(self.logits(strip)), origin
 
 
-SHIPPED_READER = "number-reader-v1"  # the strip reader in the repo's models/
+SHIPPED_READER = "number-reader-v2"  # the strip reader in the repo's models/
 
 
 def load_recurrent(path: Path) -> dict[str, np.ndarray]:
@@ -232,11 +232,17 @@ def ctc_log_likelihood(posteriors: np.ndarray, digits: list[int]) -> float:
     return float(np.logaddexp(alpha[-1], alpha[-2]) if len(path) > 1 else alpha[-1])
 
 
+# How much the strip reader's log probability of a digit string counts against the classifier's
+# log probabilities of its pieces: tuned on numbers varied as people write them, where the
+# classifier, reading each piece alone, is the one a piece of a neighbour misleads (docs/numbers.md).
+STRIP_WEIGHT = 2.0
+
+
 def _joint_score(pieces: list[Piece], digits: list[int], reading: Reading) -> float:
     """How well both readers like ``pieces`` read as ``digits``: the classifier's log probability
-    of each piece's digit plus the strip reader's log probability of the digit string."""
+    of each piece's digit plus the strip reader's log probability of the digit string, weighted."""
     own = sum(float(np.log(max(float(p.scores[d]), 1e-9))) for p, d in zip(pieces, digits, strict=True))
-    return own + ctc_log_likelihood(reading.posteriors, digits)
+    return own + STRIP_WEIGHT * ctc_log_likelihood(reading.posteriors, digits)
 
 
 SURE = 0.9  # a cut piece read as the strip reader's digit with this probability settles it
