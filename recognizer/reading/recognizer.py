@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from recognizer.core.classes import IS_DIGIT_THRESHOLD, NUM_CLASSES_WITH_NOT_DIGIT, split_not_digit
-from recognizer.core.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
+from recognizer.core.preprocess import (
+    ink_from_image,
+    ink_from_photo,
+    ink_mask_from_photo,
+    normalize_digit,
+    to_model_input,
+)
 from recognizer.core.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.core.storage import read_json_or
 from recognizer.reading.adapt import taught_network
@@ -176,8 +182,21 @@ class Recognizer:
         return len(pieces) if len(pieces) >= 2 and sure and any(p.digit != 1 for p in pieces) else 0
 
     def read_photo(self, image: np.ndarray) -> list[Prediction]:
-        """Read the digits in a photo or scan (uneven light, paper texture), left to right."""
-        return self._read_ink(ink_from_photo(image))
+        """Read the digits in a photo or scan (uneven light, paper texture), left to right.
+
+        A photo of one digit is answered as ``predict_drawing`` answers a drawing: its whole
+        graded ink (``ink_from_photo``), an unsure answer read in views. One digit is what the
+        model's "not one digit" class says of the whole ink (a model without that class: what
+        the number reading finds). A number is read from the photo's ink mask
+        (``ink_mask_from_photo``), which parts touching digits better (docs/photos.md).
+        """
+        whole = self._predict_prepared([normalize_digit(ink_from_photo(image))])[0]
+        if whole is not None and self.knows_not_digit and whole.is_digit:
+            return [whole]
+        pieces = self._read_ink(ink_mask_from_photo(image))
+        if len(pieces) == 1 and whole is not None:
+            return [whole]
+        return pieces
 
     def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
         pieces = self._pieces(ink)
