@@ -8,8 +8,10 @@ import pytest
 
 from recognizer import load_recognizer
 from recognizer.cli import evaluate_photos
-from recognizer.core.preprocess import stroke_width
+from recognizer.core.photo_ink import ink_from_photo
+from recognizer.core.preprocess import ink_from_image, normalize_digit, stroke_width
 from recognizer.data import photos
+from recognizer.data.pen import render_digit
 from recognizer.data.photos import BALLPOINT, PAPER, PHONE_SIZE, SCAN_SIZE, Pen, scan_digit, scan_number
 from recognizer.evaluation.photos import condition_row, format_table
 
@@ -160,3 +162,37 @@ def test_the_cli_refuses_an_unknown_row(capsys):
     with pytest.raises(SystemExit):
         evaluate_photos.main(["--rows", "underwater"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_lines_printed_on_the_paper_are_not_ink_but_a_heavy_stroke_across_a_tight_scan_is():
+    page = np.full((120, 120, 3), 246, np.uint8)
+    for y in range(10, 120, 24):  # ruled, blue
+        page[y] = (150, 190, 235)
+    for x in range(7, 120, 24):  # and squared, grey
+        page[:, x] = (175, 175, 175)
+    assert not ink_from_photo(page).any()
+    written = page.copy()
+    cv2.line(written, (30, 20), (90, 100), (25, 25, 30), 6)  # a stroke across the lines
+    ink = ink_from_photo(written) > 0.5
+    x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
+    assert (x, y) == pytest.approx((27, 17), abs=3) and (w, h) == pytest.approx((66, 86), abs=4)
+    assert ink[:, 60].sum() <= 12 and ink[58, :].sum() <= 12  # no line left beside it
+    tight = np.full((112, 112, 3), 246, np.uint8)
+    tight[:, 48:64] = 20  # a heavy 1 from edge to edge of a tight scan
+    assert (ink_from_photo(tight)[:, 50:62] > 0.9).all()
+
+
+def test_predict_drawing_reads_a_photo_under_uneven_light_as_read_photo_does(rec, held_out):
+    rng = np.random.default_rng(9)
+    index = rng.choice(len(held_out), 20, replace=False)
+    images = [photos.uneven_light(scan_digit(held_out.strokes(i), rng), rng) for i in index]
+    drawn = [p.digit for p in rec.predict_drawings(images)]
+    assert sum(np.equal(drawn, held_out.labels[index])) >= 19
+    assert sum([d] == [p.digit for p in rec.read_photo(image)] for d, image in zip(drawn, images, strict=True)) >= 19
+
+
+def test_a_drawing_on_the_canvas_reads_from_its_alpha_as_before(rec, held_out):
+    rgba = render_digit(held_out.strokes(5), brush=18)
+    p = rec.predict_drawing(rgba)
+    expected = rec.predict_proba(normalize_digit(ink_from_image(rgba))[0][None])[0]
+    np.testing.assert_array_equal(p.probabilities, expected)

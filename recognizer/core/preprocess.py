@@ -86,7 +86,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     found from the border (dark ink on light paper is inverted; light on dark kept) and the
     background level subtracted. Raises ``ValueError`` for an array that is not an image.
     """
-    arr = _checked_image(image)
+    arr = checked_image(image)
     if arr.ndim == 3 and arr.shape[2] == 4:
         # One contiguous copy of the alpha plane: reading it in place strides over 4 bytes per
         # pixel, which made the min and the scaling below several times slower (docs/performance.md).
@@ -98,7 +98,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     return _ink_from_gray(gray)
 
 
-def _checked_image(image) -> np.ndarray:
+def checked_image(image) -> np.ndarray:
     """``image`` as uint8 (H, W) or (H, W, 3|4); ``ValueError`` for anything that is not an image."""
     arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -119,12 +119,13 @@ def _as_uint8(arr: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image dtype {arr.dtype}")
 
 
-def _border(gray: np.ndarray) -> np.ndarray:
+def border(gray: np.ndarray) -> np.ndarray:
+    """The outermost pixels of an image, where the paper (or the canvas) shows: its polarity."""
     return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
 
 
 def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
-    background = float(np.median(_border(gray)))
+    background = float(np.median(border(gray)))
     ink = (255.0 - gray.astype(np.float32)) if background > 127 else gray.astype(np.float32)
     floor = 255.0 - background if background > 127 else background
     ink = np.clip(ink - floor, 0.0, None)
@@ -134,113 +135,6 @@ def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     if peak < MIN_CONTRAST * 255:
         return np.zeros_like(ink)
     return ink / peak
-
-
-def ink_from_photo(image: np.ndarray) -> np.ndarray:
-    """Ink of a photo or scan under uneven light: darkness below the paper around it, specks removed.
-
-    Returns float32 (H, W) in 0..1, graded like ``ink_from_image``'s (a stroke's anti-aliased edge
-    stays grey), so a clean scan reads as a drawing does. Dark-on-light and light-on-dark are both
-    handled (polarity from the border). An image with a transparent background (a PNG of ink on
-    nothing) is read from its alpha channel, as drawings are. ``ValueError`` for an array that is
-    not an image.
-    """
-    arr = _checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
-        return ink_from_image(arr)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
-    gray = arr if np.median(_border(arr)) > 127 else 255 - arr
-    # No smoothing first: a clean scan's strokes keep their edges, as a drawing's do; noise and
-    # paper grain are below the floor or go with the specks.
-    gray = gray.astype(np.float32)
-    darker = np.clip(paper_level(gray) - gray, 0.0, None)
-    floor = _paper_floor(darker)
-    strong = darker[darker > floor]
-    if strong.size == 0:
-        return np.zeros_like(darker)
-    # The strokes' own darkness (robust to a few black specks) is full ink, as the darkest is in
-    # ``ink_from_image``; a page whose darkest marks hardly differ from the paper holds no ink.
-    peak = float(np.percentile(strong, 99))
-    if peak < MIN_CONTRAST * 255:
-        return np.zeros_like(darker)
-    ink = np.clip((darker - floor) / max(peak - floor, 1.0), 0.0, 1.0)
-    return _without_specks(ink)
-
-
-def ink_mask_from_photo(image: np.ndarray) -> np.ndarray:
-    """A photo's ink as a mask (float32 0 or 1) by a local threshold, specks removed.
-
-    What a number in a photo is cut and read from: where two digits touch, the ink around is
-    dense, the local threshold stricter, and the touch often drops, so touching digits read
-    apart better than from ``ink_from_photo``'s graded ink (docs/photos.md). It hollows strokes
-    wider than about a tenth of the image, so one digit is read from the graded ink.
-    """
-    arr = _checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
-        return ink_from_image(arr)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
-    gray = arr if np.median(_border(arr)) > 127 else 255 - arr
-    block = max(15, (min(gray.shape) // 4) | 1)  # odd, a quarter of the image: several strokes wide
-    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
-    binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
-    return _without_specks((binary > 0).astype(np.float32))
-
-
-def paper_level(gray: np.ndarray) -> np.ndarray:
-    """The paper's brightness under each pixel of a dark-on-light float32 image, strokes left out.
-
-    A closing (brightest, then darkest, within a square wider than any stroke) removes dark marks
-    narrower than the square and keeps what is wider (a shadow, a darker half of the page) as
-    paper. Computed on a copy at most ``PAPER_SIDE`` px long, the paper being smooth: a phone
-    photo's takes milliseconds, not seconds.
-    """
-    h, w = gray.shape
-    shrink = min(1.0, PAPER_SIDE / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * shrink)), max(1, round(h * shrink))), interpolation=cv2.INTER_AREA)
-    reach = max(7, (min(small.shape) // PAPER_REACH) | 1)
-    square = cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach))
-    level = cv2.morphologyEx(small, cv2.MORPH_CLOSE, square, borderType=cv2.BORDER_REPLICATE)
-    level = cv2.blur(level, (reach // 2 | 1, reach // 2 | 1))  # the closing's blocks, smoothed
-    return cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR) if shrink < 1 else level
-
-
-PAPER_SIDE = 384  # px, the longer side of the copy the paper's brightness is found on
-PAPER_REACH = 2  # the closing's square is half the copy's shorter side: wider than any stroke
-
-
-def _paper_floor(darker: np.ndarray) -> float:
-    """How much darker than the paper level paper texture and noise make a pixel: ink is more.
-
-    Otsu's split of a sample of the image tells paper from ink (a heavy digit may cover half of a
-    tight scan, so not "most pixels are paper"); the paper's side gives the noise.
-    """
-    sample = darker[:: max(1, darker.shape[0] // 256), :: max(1, darker.shape[1] // 256)]
-    split, _ = cv2.threshold(np.clip(sample, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    paper = sample[sample <= split]
-    noise = float(np.median(paper)) + 4.0 * _spread(paper) if paper.size else 0.0
-    return max(noise, MIN_CONTRAST * 255 / 2)
-
-
-def _spread(values: np.ndarray) -> float:
-    """A robust standard deviation (1.48 median absolute deviations)."""
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
-
-
-def _without_specks(ink: np.ndarray) -> np.ndarray:
-    """``ink`` less the small blobs (paper texture, dust, sensor noise): real strokes are long."""
-    mask = (ink > INK_LEVEL).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    min_area = max(12, int(1e-4 * ink.size))
-    small = np.zeros(count, bool)
-    small[1:] = stats[1:, cv2.CC_STAT_AREA] < min_area
-    if small.any():
-        # The faint fringe around a removed speck goes with it (it is below INK_LEVEL, so the
-        # reading ignores it, but a drawn box or a saved piece would show it).
-        gone = cv2.dilate(small[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        ink[gone & ~(mask > 0) | small[labels]] = 0.0
-    return ink
 
 
 # Distances by a 5x5 chamfer mask: close to exact Euclidean ones at a fraction of the exact
@@ -413,9 +307,15 @@ def decode_image(data: bytes, max_side: int = 1600) -> np.ndarray:
         image = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
     else:
         image = cv2.cvtColor(decoded[..., :3], cv2.COLOR_BGR2RGB)
+    return shrunk(image, max_side)[0]
+
+
+def shrunk(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``image`` with its longer side at most ``max_side`` (area-averaged), and the factor applied
+    (1.0: the image itself, not copied)."""
     longest = max(image.shape[:2])
-    if longest > max_side:
-        scale = max_side / longest
-        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return image
+    if longest <= max_side:
+        return image, 1.0
+    scale = max_side / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
