@@ -21,6 +21,7 @@ from recognizer.data.pen import PenDigits
 from recognizer.data.photos import CONDITIONS, condition, scan_digit, scan_number
 
 NUMBER_LENGTH = 4
+BATCH = 16  # photos rendered and read at a time
 
 
 def _digit_picks(pen: PenDigits, count: int, seed: int) -> np.ndarray:
@@ -42,16 +43,21 @@ def condition_row(recognizer, pen: PenDigits, name: str, count: int, numbers: in
     numbers. ``ms_per_photo`` is the median time ``read_photo`` took on one digit's photo."""
     pen_kind, change = condition(name)
     rng = np.random.default_rng([seed, CONDITIONS.index((name, pen_kind, change))])
-    photos = [change(scan_digit(pen.strokes(int(i)), rng, pen_kind), rng) for i in _digit_picks(pen, count, seed)]
-    labels = pen.labels[_digit_picks(pen, count, seed)]
-    photo_right, times = 0, []
-    for photo, label in zip(photos, labels, strict=True):
-        started = time.perf_counter()
-        read = recognizer.read_photo(photo)
-        times.append(time.perf_counter() - started)
-        photo_right += [p.digit for p in read] == [int(label)]
-    drawn = recognizer.predict_drawings(photos)
-    drawing_right = sum(p is not None and p.digit == int(label) for p, label in zip(drawn, labels, strict=True))
+    picks = _digit_picks(pen, count, seed)
+    photo_right = drawing_right = 0
+    times, size = [], None
+    # A few photos at a time: a phone photo is 36 MB, and the row holds hundreds.
+    for start in range(0, count, BATCH):
+        batch = [change(scan_digit(pen.strokes(int(i)), rng, pen_kind), rng) for i in picks[start : start + BATCH]]
+        labels = [int(label) for label in pen.labels[picks[start : start + BATCH]]]
+        size = size or list(batch[0].shape[1::-1])
+        for photo, label in zip(batch, labels, strict=True):
+            started = time.perf_counter()
+            read = recognizer.read_photo(photo)
+            times.append(time.perf_counter() - started)
+            photo_right += [p.digit for p in read] == [label]
+        drawn = recognizer.predict_drawings(batch)
+        drawing_right += sum(p is not None and p.digit == label for p, label in zip(drawn, labels, strict=True))
     exact = 0
     for picks in _number_picks(pen, numbers, seed):
         photo = change(scan_number([pen.strokes(int(i)) for i in picks], rng, pen_kind), rng)
@@ -63,7 +69,7 @@ def condition_row(recognizer, pen: PenDigits, name: str, count: int, numbers: in
         "numbers": numbers,
         "numbers_exact": exact / max(1, numbers),
         "ms_per_photo": round(1000 * float(np.median(times)), 1) if times else None,
-        "image_size": list(photos[0].shape[1::-1]) if photos else None,
+        "image_size": size,
     }
 
 
