@@ -201,9 +201,13 @@ class Recognizer:
         if region is None:
             return []
         left, top, right, bottom = region
-        # The ink and some paper around it: a phone photo of a whole page is mostly paper, and
-        # the local threshold is then sized to the digits, as on a scan.
-        photo, ink = photo[top:bottom, left:right], ink[top:bottom, left:right]
+        if (right - left) * (bottom - top) > ink.size / 4:
+            left = top = 0  # the ink fills much of the photo: read it whole, as it always was
+        else:
+            # Only the ink and some paper around it: a phone photo of a whole page is mostly
+            # paper, and the local threshold and the stray-mark rule are then sized to the
+            # digits, not to the page.
+            photo, ink = photo[top:bottom, left:right], ink[top:bottom, left:right]
         whole = self._predict_prepared([normalize_digit(ink)])[0]
         if whole is not None and self.knows_not_digit and whole.is_digit:
             pieces = [whole]
