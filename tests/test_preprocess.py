@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
+from recognizer.core.photo_ink import ink_from_photo
 from recognizer.core.preprocess import (
     decode_image,
     ink_from_image,
-    ink_from_photo,
     normalize_digit,
     stroke_width,
     to_model_input,

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from recognizer.core.photo_ink import ink_from_photo
 from recognizer.core.preprocess import (
     INK_LEVEL,
     BadImageError,
     ink_from_image,
-    ink_from_photo,
     normalize_digit,
     to_model_input,
 )

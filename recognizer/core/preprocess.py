@@ -86,7 +86,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     found from the border (dark ink on light paper is inverted; light on dark kept) and the
     background level subtracted. Raises ``ValueError`` for an array that is not an image.
     """
-    arr = _checked_image(image)
+    arr = checked_image(image)
     if arr.ndim == 3 and arr.shape[2] == 4:
         # One contiguous copy of the alpha plane: reading it in place strides over 4 bytes per
         # pixel, which made the min and the scaling below several times slower (docs/performance.md).
@@ -98,7 +98,7 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     return _ink_from_gray(gray)
 
 
-def _checked_image(image) -> np.ndarray:
+def checked_image(image) -> np.ndarray:
     """``image`` as uint8 (H, W) or (H, W, 3|4); ``ValueError`` for anything that is not an image."""
     arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -119,12 +119,13 @@ def _as_uint8(arr: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image dtype {arr.dtype}")
 
 
-def _border(gray: np.ndarray) -> np.ndarray:
+def border(gray: np.ndarray) -> np.ndarray:
+    """The outermost pixels of an image, where the paper (or the canvas) shows: its polarity."""
     return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
 
 
 def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
-    background = float(np.median(_border(gray)))
+    background = float(np.median(border(gray)))
     ink = (255.0 - gray.astype(np.float32)) if background > 127 else gray.astype(np.float32)
     floor = 255.0 - background if background > 127 else background
     ink = np.clip(ink - floor, 0.0, None)
@@ -134,31 +135,6 @@ def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     if peak < MIN_CONTRAST * 255:
         return np.zeros_like(ink)
     return ink / peak
-
-
-def ink_from_photo(image: np.ndarray) -> np.ndarray:
-    """Ink of a photo or scan under uneven light: adaptive threshold, specks removed.
-
-    Returns float32 (H, W) in 0..1 (0 or 1, slightly smoothed). Dark-on-light and light-on-dark
-    are both handled (polarity from the border). An image with a transparent background (a PNG
-    of ink on nothing) is read from its alpha channel, as drawings are. ``ValueError`` for an
-    array that is not an image.
-    """
-    arr = _checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
-        return ink_from_image(arr)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
-    gray = arr if np.median(_border(arr)) > 127 else 255 - arr
-    block = max(15, (min(gray.shape) // 4) | 1)  # odd, a quarter of the image: several strokes wide
-    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
-    binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
-    # Paper texture and sensor noise leave small specks; real strokes are long connected blobs.
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    min_area = max(12, int(1e-4 * gray.size))
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
-    return keep[labels].astype(np.float32)
 
 
 # Distances by a 5x5 chamfer mask: close to exact Euclidean ones at a fraction of the exact
@@ -285,7 +261,8 @@ def normalize_digit(ink: np.ndarray, normalize_stroke: bool = True) -> tuple[np.
     peak = float(small.max())
     if peak <= 0:
         return None
-    small = np.clip(small / peak, 0.0, 1.0) if peak < 1 else small
+    # INTER_AREA over a wide box can overshoot 1 by a few float32 steps, which the models refuse.
+    small = np.clip(small / peak, 0.0, 1.0) if peak < 1 else np.minimum(small, 1.0)
     return center_by_mass(small), (int(x), int(y), int(w), int(h))
 
 
@@ -330,9 +307,15 @@ def decode_image(data: bytes, max_side: int = 1600) -> np.ndarray:
         image = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
     else:
         image = cv2.cvtColor(decoded[..., :3], cv2.COLOR_BGR2RGB)
+    return shrunk(image, max_side)[0]
+
+
+def shrunk(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``image`` with its longer side at most ``max_side`` (area-averaged), and the factor applied
+    (1.0: the image itself, not copied)."""
     longest = max(image.shape[:2])
-    if longest > max_side:
-        scale = max_side / longest
-        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return image
+    if longest <= max_side:
+        return image, 1.0
+    scale = max_side / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale

@@ -14,14 +14,15 @@ TensorFlow; ``Recognizer.model``, the Keras model, loads on first use for what n
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from recognizer.core.classes import IS_DIGIT_THRESHOLD, NUM_CLASSES_WITH_NOT_DIGIT, split_not_digit
-from recognizer.core.preprocess import ink_from_image, ink_from_photo, normalize_digit, to_model_input
+from recognizer.core.photo_ink import ink_from_photo, ink_mask_from_photo, ink_region
+from recognizer.core.preprocess import checked_image, ink_from_image, normalize_digit, shrunk, to_model_input
 from recognizer.core.runs import MODEL_FILE, ModelNotFoundError, active_model_dir
 from recognizer.core.storage import read_json_or
 from recognizer.reading.adapt import taught_network
@@ -31,6 +32,11 @@ from recognizer.reading.not_sure import not_sure_below
 from recognizer.reading.segment import read_digits
 from recognizer.reading.strip_reader import cut_reading, load_shipped_reader, load_strip_reader, reconcile, settled
 from recognizer.reading.views import READ_VIEWS_BELOW, scores_with_views
+
+# A photo's longer side is brought to at most this before it is read: the Draw page's uploads
+# already are (``decode_image``), and a phone photo's 4000 px would make the local threshold take
+# seconds; digits a tenth of the photo high stay far above the 28 px they are read at.
+PHOTO_SIDE = 1600
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,13 @@ class Recognizer:
         return self.predict_drawings([image])[0]
 
     def predict_drawings(self, images: list[np.ndarray]) -> list[Prediction | None]:
-        """``predict_drawing`` for many images, in one batched model call."""
-        prepared = [normalize_digit(ink_from_image(image)) for image in images]
+        """``predict_drawing`` for many images, in one batched model call.
+
+        A drawing on a transparent background (the canvas's) is read from its alpha; any other
+        image is a photo or a scan of paper, whose ink ``ink_from_photo`` finds under uneven
+        light, paper texture and printed lines (docs/photos.md).
+        """
+        prepared = [normalize_digit(ink_from_photo(image)) for image in images]
         return self._predict_prepared(prepared)
 
     def read_number(self, image: np.ndarray) -> list[Prediction]:
@@ -176,8 +187,34 @@ class Recognizer:
         return len(pieces) if len(pieces) >= 2 and sure and any(p.digit != 1 for p in pieces) else 0
 
     def read_photo(self, image: np.ndarray) -> list[Prediction]:
-        """Read the digits in a photo or scan (uneven light, paper texture), left to right."""
-        return self._read_ink(ink_from_photo(image))
+        """Read the digits in a photo or scan (uneven light, paper texture), left to right.
+
+        A photo of one digit is answered as ``predict_drawing`` answers a drawing: its whole
+        graded ink (``ink_from_photo``), an unsure answer read in views. One digit is what the
+        model's "not one digit" class says of the whole ink (a model without that class: what
+        the number reading finds). A number is read from the photo's ink mask
+        (``ink_mask_from_photo``), which parts touching digits better (docs/photos.md).
+        """
+        photo, scale = shrunk(checked_image(image), PHOTO_SIDE)
+        ink = ink_from_photo(photo)
+        region = ink_region(ink)
+        if region is None:
+            return []
+        left, top, right, bottom = region
+        if (right - left) * (bottom - top) > ink.size / 4:
+            left = top = 0  # the ink fills much of the photo: read it whole, as it always was
+        else:
+            # Only the ink and some paper around it: a phone photo of a whole page is mostly
+            # paper, and the local threshold and the stray-mark rule are then sized to the
+            # digits, not to the page.
+            photo, ink = photo[top:bottom, left:right], ink[top:bottom, left:right]
+        whole = self._predict_prepared([normalize_digit(ink)])[0]
+        if whole is not None and self.knows_not_digit and whole.is_digit:
+            pieces = [whole]
+        else:
+            pieces = self._read_ink(ink_mask_from_photo(photo))
+            pieces = [whole] if len(pieces) == 1 and whole is not None else pieces
+        return [_in_photo(p, left, top, scale) for p in pieces]
 
     def _read_ink(self, ink: np.ndarray) -> list[Prediction]:
         pieces = self._pieces(ink)
@@ -216,6 +253,14 @@ class Recognizer:
             for p, d, (img, box) in zip(proba, is_digit, ready, strict=True)
         )
         return [None if p is None else next(answers) for p in prepared]
+
+
+def _in_photo(piece: Prediction, left: int, top: int, scale: float) -> Prediction:
+    """``piece``, read in a crop at (``left``, ``top``) of a copy shrunk by ``scale``, with its box
+    in the photo's own pixels."""
+    x, y, w, h = piece.box
+    box = (round((x + left) / scale), round((y + top) / scale), round(w / scale), round(h / scale))
+    return replace(piece, box=box)
 
 
 def _read_optional(run_dir: Path | None, name: str) -> dict:
