@@ -86,8 +86,8 @@ def scan_number(
     width = _stroke_width(pen, tall, rng)
     gaps = list(rng.uniform(0.08, 0.3, len(digits) - 1) * tall)
     size = (int(len(digits) * tall * 1.1 + sum(gaps) + 2 * height), height)
-    placed, _, pen_width = place_digits(digits, gaps, tall, width, size, drops=list(rng.uniform(-3, 3, len(digits))))
-    alpha = draw_strokes([s for strokes in placed for s in strokes], pen_width, size)
+    placed, _, pen_widths = place_digits(digits, gaps, tall, width, size, drops=list(rng.uniform(-3, 3, len(digits))))
+    alpha = draw_strokes([s for strokes in placed for s in strokes], pen_widths[0], size)
     colour = pen.colours[rng.integers(len(pen.colours))]
     return _finished(_on_paper(alpha, colour), rng)
 
