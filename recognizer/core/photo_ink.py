@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from recognizer.core.preprocess import INK_LEVEL, MIN_CONTRAST, border, checked_image, ink_from_image
+from recognizer.core.preprocess import INK_LEVEL, MIN_CONTRAST, border, checked_image, to_unit, transparent_alpha
 
 
 def ink_from_photo(image: np.ndarray) -> np.ndarray:
@@ -31,11 +31,10 @@ def ink_from_photo(image: np.ndarray) -> np.ndarray:
     not an image.
     """
     arr = checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
-        return ink_from_image(arr)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
-    gray = arr if np.median(border(arr)) > 127 else 255 - arr
+    alpha = transparent_alpha(arr)
+    if alpha is not None:  # ink on nothing: read from its alpha, as a drawing is
+        return to_unit(alpha)
+    gray = _dark_on_light(arr)
     # No smoothing first: a clean scan's strokes keep their edges, as a drawing's do; noise and
     # paper grain are below the floor or go with the specks.
     gray = gray.astype(np.float32)
@@ -63,11 +62,10 @@ def ink_mask_from_photo(image: np.ndarray) -> np.ndarray:
     wider than about a tenth of the image, so one digit is read from the graded ink.
     """
     arr = checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 250:
-        return ink_from_image(arr)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY)
-    gray = arr if np.median(border(arr)) > 127 else 255 - arr
+    alpha = transparent_alpha(arr)
+    if alpha is not None:  # ink on nothing: read from its alpha, as a drawing is
+        return to_unit(alpha)
+    gray = _dark_on_light(arr)
     light = gray.astype(np.float32)
     lines = printed_lines(paper_level(light) - light)
     gray = np.clip(light + lines, 0, 255).astype(np.uint8)  # the lines printed on the paper, paled away
@@ -75,6 +73,12 @@ def ink_mask_from_photo(image: np.ndarray) -> np.ndarray:
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
     return _without_specks((binary > 0).astype(np.float32))
+
+
+def _dark_on_light(arr: np.ndarray) -> np.ndarray:
+    """An opaque image as grey uint8 with dark ink on light paper (polarity from the border)."""
+    gray = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
+    return gray if np.median(border(gray)) > 127 else 255 - gray
 
 
 def paper_level(gray: np.ndarray) -> np.ndarray:

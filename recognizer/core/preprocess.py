@@ -87,15 +87,22 @@ def ink_from_image(image: np.ndarray) -> np.ndarray:
     background level subtracted. Raises ``ValueError`` for an array that is not an image.
     """
     arr = checked_image(image)
-    if arr.ndim == 3 and arr.shape[2] == 4:
-        # One contiguous copy of the alpha plane: reading it in place strides over 4 bytes per
-        # pixel, which made the min and the scaling below several times slower (docs/performance.md).
-        alpha = cv2.extractChannel(arr, 3)
-        if alpha.min() < 250:
-            return to_unit(alpha)
-        arr = arr[..., :3]
-    gray = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
+    alpha = transparent_alpha(arr)
+    if alpha is not None:
+        return to_unit(alpha)
+    gray = cv2.cvtColor(arr[..., :3], cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
     return _ink_from_gray(gray)
+
+
+def transparent_alpha(arr: np.ndarray) -> np.ndarray | None:
+    """The alpha plane of a checked image with a transparent background (ink on nothing, as the
+    canvas returns drawings), else None (an opaque image: ink is in its luminance)."""
+    if arr.ndim != 3 or arr.shape[2] != 4:
+        return None
+    # One contiguous copy of the alpha plane: reading it in place strides over 4 bytes per
+    # pixel, which made the min and the scaling below several times slower (docs/performance.md).
+    alpha = cv2.extractChannel(arr, 3)
+    return alpha if alpha.min() < 250 else None
 
 
 def checked_image(image) -> np.ndarray:
