@@ -328,16 +328,21 @@ def _draw_number(page, placed: list[np.ndarray], tmp_path) -> None:
         _trace(page, digit, box)
 
 
-def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
-    from recognizer import load_recognizer
-
-    placed, expected = _touching_number(pen, load_recognizer())
+def _write_a_number(page, app_url, placed: list[np.ndarray], tmp_path) -> None:
+    """Open the Draw page, switch to "A number" and draw ``placed`` there, up to its last update."""
     page.goto(app_url)
     page.get_by_text("Draw a digit on the canvas").wait_for()
     page.get_by_role("radio", name="A number").click()
     page.get_by_text("No digits found yet").wait_for()
     _draw_number(page, placed, tmp_path)
     page.wait_for_timeout(1500)  # the last stroke's update
+
+
+def test_touching_digits_are_read_as_a_number(page, app_url, pen, tmp_path):
+    from recognizer import load_recognizer
+
+    placed, expected = _touching_number(pen, load_recognizer())
+    _write_a_number(page, app_url, placed, tmp_path)
     try:
         _wait_for_metric(page, "Number", expected)
     except Exception:
@@ -359,12 +364,7 @@ def test_digits_kept_apart_by_a_gap_show_their_own_boxes(page, app_url, parted_n
 
     placed, image, expected = parted_number  # test_gaps checks that the rule parts its reading
     groups = column_groups(ink_from_image(image))
-    page.goto(app_url)
-    page.get_by_text("Draw a digit on the canvas").wait_for()
-    page.get_by_role("radio", name="A number").click()
-    page.get_by_text("No digits found yet").wait_for()
-    _draw_number(page, placed, tmp_path)
-    page.wait_for_timeout(1500)  # the last stroke's update
+    _write_a_number(page, app_url, placed, tmp_path)
     try:
         _wait_for_metric(page, "Number", expected)
         page.wait_for_function(f"({CHART_BOXES})().length > 0", timeout=15_000)
