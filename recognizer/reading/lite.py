@@ -11,6 +11,7 @@ second, where TensorFlow takes seconds and hundreds of MB.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
@@ -18,6 +19,15 @@ from pathlib import Path
 import numpy as np
 
 LITE_THREADS = 1  # one drawing is too small to share out; the other core stays free for other visitors
+THREADS_ENV = "DIGITS_LITE_THREADS"  # a server's own choice: how many threads one LiteRT pass uses
+MAX_THREADS = 16
+
+
+def lite_threads() -> int:
+    """The threads one LiteRT pass uses: ``DIGITS_LITE_THREADS`` when it is a whole number from 1
+    to ``MAX_THREADS``, else ``LITE_THREADS`` (a bad setting must not stop a server answering)."""
+    setting = os.environ.get(THREADS_ENV, "").strip()
+    return int(setting) if setting.isdigit() and 1 <= int(setting) <= MAX_THREADS else LITE_THREADS
 
 
 class LiteFileError(ValueError):
@@ -41,10 +51,10 @@ class LiteModel:
 
     SHAPES_KEPT = 4
 
-    def __init__(self, flatbuffer: bytes, threads: int = LITE_THREADS, name: str = "LiteRT model"):
+    def __init__(self, flatbuffer: bytes, threads: int | None = None, name: str = "LiteRT model"):
         self.name = name
         self._flatbuffer = bytes(flatbuffer)
-        self._threads = threads
+        self.threads = lite_threads() if threads is None else threads
         first = self._interpreter()
         details = first.get_input_details()[0]
         self._interpreters = {tuple(details["shape"]): first}
@@ -58,7 +68,7 @@ class LiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            interpreter = Interpreter(model_content=self._flatbuffer, num_threads=self._threads)
+            interpreter = Interpreter(model_content=self._flatbuffer, num_threads=self.threads)
             if shape is not None:
                 index = interpreter.get_input_details()[0]["index"]
                 interpreter.resize_tensor_input(index, shape, strict=False)
@@ -90,8 +100,9 @@ class LiteModel:
         return interpreter
 
 
-def load_lite_model(path: Path, threads: int = LITE_THREADS) -> LiteModel:
-    """The LiteRT model in ``path``; ``LiteFileError`` naming the file when it cannot be read."""
+def load_lite_model(path: Path, threads: int | None = None) -> LiteModel:
+    """The LiteRT model in ``path``, run on ``threads`` (None: ``lite_threads()``); ``LiteFileError``
+    naming the file when it cannot be read."""
     try:
         flatbuffer = Path(path).read_bytes()
     except OSError as exc:
