@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recognizer.core import paths
+from recognizer.core.installed import usable_cpus
 from recognizer.core.runs import DELETING_PREFIX, sweep_leftovers
 from recognizer.core.storage import write_json_atomic
 from recognizer.ops.job_state import (
@@ -53,15 +54,8 @@ JOBS_KEPT = 20  # job folders (logs and curves) kept; older ones go when a job s
 START_TRIES, START_RETRY_SECONDS = 25, 0.02
 
 
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 # The job leaves the server a core: on a 2-core machine it trains on one thread.
-JOB_THREADS = max(1, _usable_cpus() - 1)
+JOB_THREADS = max(1, usable_cpus() - 1)
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",

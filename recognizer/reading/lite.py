@@ -18,7 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-LITE_THREADS = 1  # one drawing is too small to share out; the other core stays free for other visitors
+from recognizer.core.installed import usable_cpus
+
+# A second thread shortens a drawing's pass by a quarter (docs/performance.md), and the server pauses a
+# training job while it answers, so that core is free then. Two at most: one 28x28 image has little
+# more to share out, and a bigger machine's other cores serve other visitors.
+LITE_THREADS = min(2, usable_cpus())
 THREADS_ENV = "DIGITS_LITE_THREADS"  # a server's own choice: how many threads one LiteRT pass uses
 MAX_THREADS = 16
 
