@@ -222,6 +222,8 @@ BENCHMARK_FIGURES = {
     + ["pen_to_answer.idle.ratio.single", "pen_to_answer.while_training.ratio.multi"]
     + ["cold_start.app.canvas_interactive_s", "cold_start.app.first_answer_s", "cold_start.bare.canvas_interactive_s"]
     + ["cold_start.bare.first_answer_s", "cold_start.ratio.first_answer_s", "cold_start.ratio.canvas_interactive_s"]
+    + ["cold_start.app.answer_after_canvas_s", "cold_start.ratio.answer_after_canvas_s"]
+    + ["cold_start.app.busy_after_answer_ms", "cold_start.bare.busy_after_answer_ms"]
     + ["server_memory.app_peak_mb", "server_memory.bare_peak_mb", "server_memory.after_drawings"]
     + ["inside_the_network_page.settled_ms"],
     "training": [f"training_speed.{r}.{k}" for r in ("fastest_preset", "keras_io") for k in ("seconds", "reached")]
