@@ -20,7 +20,7 @@ import numpy as np
 
 from recognizer.core.installed import usable_cpus
 
-# A second thread shortens a drawing's pass by a quarter (docs/performance.md), and the server pauses a
+# A second thread nearly halves a drawing's LiteRT pass (docs/performance.md), and the server pauses a
 # training job while it answers, so that core is free then. Two at most: one 28x28 image has little
 # more to share out, and a bigger machine's other cores serve other visitors.
 LITE_THREADS = min(2, usable_cpus())
