@@ -30,10 +30,9 @@ def ink_from_photo(image: np.ndarray) -> np.ndarray:
     nothing) is read from its alpha channel, as drawings are. ``ValueError`` for an array that is
     not an image.
     """
-    arr = checked_image(image)
-    alpha = transparent_alpha(arr)
-    if alpha is not None:  # ink on nothing: read from its alpha, as a drawing is
-        return to_unit(alpha)
+    arr, drawn = _checked_with_alpha_ink(image)
+    if drawn is not None:
+        return drawn
     gray = _dark_on_light(arr)
     # No smoothing first: a clean scan's strokes keep their edges, as a drawing's do; noise and
     # paper grain are below the floor or go with the specks.
@@ -61,18 +60,24 @@ def ink_mask_from_photo(image: np.ndarray) -> np.ndarray:
     apart better than from ``ink_from_photo``'s graded ink (docs/photos.md). It hollows strokes
     wider than about a tenth of the image, so one digit is read from the graded ink.
     """
-    arr = checked_image(image)
-    alpha = transparent_alpha(arr)
-    if alpha is not None:  # ink on nothing: read from its alpha, as a drawing is
-        return to_unit(alpha)
-    gray = _dark_on_light(arr)
-    light = gray.astype(np.float32)
+    arr, drawn = _checked_with_alpha_ink(image)
+    if drawn is not None:
+        return drawn
+    light = _dark_on_light(arr).astype(np.float32)
     lines = printed_lines(paper_level(light) - light)
     gray = np.clip(light + lines, 0, 255).astype(np.uint8)  # the lines printed on the paper, paled away
     block = max(15, (min(gray.shape) // 4) | 1)  # odd, a quarter of the image: several strokes wide
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     binary = cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, block, 12)
     return _without_specks((binary > 0).astype(np.float32))
+
+
+def _checked_with_alpha_ink(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The checked image, and its ink when it is ink on a transparent background (read from its
+    alpha, as a drawing is; else None). ``ValueError`` for an array that is not an image."""
+    arr = checked_image(image)
+    alpha = transparent_alpha(arr)
+    return arr, None if alpha is None else to_unit(alpha)
 
 
 def _dark_on_light(arr: np.ndarray) -> np.ndarray:
