@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import pen_timing
+from benchmarks import pen_timing, training_job
 from recognizer.core.paths import PROJECT_ROOT
 from recognizer.core.storage import report_json
 from recognizer.ops.timing_log import LOG_ENV, read_log
@@ -248,13 +248,13 @@ def with_job(args, home: Path, measure) -> tuple[dict, dict]:
     data_dir, reason = mnist_for_job(args.data_dir)
     if reason:
         return {}, {"skipped": reason}
-    job = pen_timing.start_long_job(home / "runs", data_dir, ready_within=JOB_READY_WITHIN)
+    job = training_job.start_long_job(home / "runs", data_dir, ready_within=JOB_READY_WITHIN)
     try:
         before = job_status(job.job_dir)  # training already, not importing TensorFlow
         found = measure()
         after = job_status(job.job_dir)  # still training, or the figures are not "with a job"
     finally:
-        final = pen_timing.end_job(job, grace=JOB_STOP_GRACE)
+        final = training_job.end_job(job, grace=JOB_STOP_GRACE)
     seen = {
         f"{when}_{key}": state.get("progress", {}).get(key)
         for when, state in (("start", before), ("end", after))

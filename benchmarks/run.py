@@ -299,7 +299,7 @@ def browser_figures(args, pen) -> dict:
 
 def while_training(browser, urls: dict[str, str], digits: dict[str, list], home: Path, quick: bool) -> dict:
     """``stroke_round`` while a training job runs (or why it could not)."""
-    from benchmarks import pen_timing
+    from benchmarks import training_job
     from recognizer.data.mnist import DataError, find_mnist_dir
     from recognizer.ops.job_state import job_status
     from recognizer.training.config import TrainConfig
@@ -309,13 +309,13 @@ def while_training(browser, urls: dict[str, str], digits: dict[str, list], home:
     except DataError as exc:
         return {"skipped": f"no MNIST for the training job ({exc})"}
     config = TrainConfig(architecture="deepcnn", epochs=50, train_subset=2_000 if quick else None)
-    job = pen_timing.start_long_job(home / "runs", ready_within=5 if quick else 120, config=config)
+    job = training_job.start_long_job(home / "runs", ready_within=5 if quick else 120, config=config)
     try:
         figures = stroke_round(browser, urls, digits, warm_up=not quick)
         # Read before it is stopped: a job killed after the grace is "failed", yet trained throughout.
         during = job_status(job.job_dir).get("status", "?")
     finally:
-        ended = pen_timing.end_job(job, grace=3 if quick else 60)
+        ended = training_job.end_job(job, grace=3 if quick else 60)
     return {
         **figures,
         "job": {
